@@ -1,0 +1,64 @@
+// Package event is the transactional outbox: domain code records an event in
+// the same transaction as the change it describes, so an event exists exactly
+// when the change committed. Delivery (webhooks, streams) reads the outbox later.
+package event
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/connect-oss/connect/internal/store"
+)
+
+// Event is one change, in the envelope of spec README §11.
+type Event struct {
+	CompanyID int64
+	Source    string // the company's tenant code
+	Type      string // subscription, product, order, coupon, customer, consent, user
+	Status    string // e.g. start, new, update, delete
+	Data      any    // type-specific fields; marshalled as JSON
+	Time      time.Time
+}
+
+// Envelope is the JSON body delivered to receivers.
+type Envelope struct {
+	Time   int64           `json:"time"`
+	Type   string          `json:"type"`
+	Source string          `json:"source"`
+	Status string          `json:"status"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// Record writes e to the outbox inside tx and returns its unique event id.
+func Record(ctx context.Context, tx store.Queryer, e Event) (string, error) {
+	if e.CompanyID == 0 || e.Type == "" || e.Status == "" {
+		return "", fmt.Errorf("event: company, type and status are required")
+	}
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return "", fmt.Errorf("event data: %w", err)
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	id := newID()
+	now := time.Now().UnixMilli()
+	_, err = tx.ExecContext(ctx, `INSERT INTO event_outbox
+		(event_id, company_id, type, source, status, data, time, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		id, e.CompanyID, e.Type, e.Source, e.Status, string(data), e.Time.UnixMilli(), now, now)
+	if err != nil {
+		return "", fmt.Errorf("record event: %w", err)
+	}
+	return id, nil
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
