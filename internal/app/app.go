@@ -122,5 +122,5 @@ func (a *App) ApplyTenantFile(ctx context.Context, name string, data []byte) (te
 	if err != nil {
 		return tenant.Result{}, err
 	}
-	return tenant.Apply(ctx, a.DB, f, a.OAuth.Hasher, time.Now())
+	return tenant.Apply(ctx, a.DB, f, tenant.Sections{Digester: a.OAuth.Hasher, Products: catalog.ApplyProducts}, time.Now())
 }

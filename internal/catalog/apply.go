@@ -25,8 +25,6 @@ type (
 // ValidateProduct checks a product spec on its own; see tenant.ValidateProduct.
 func ValidateProduct(p ProductSpec) []FieldProblem { return tenant.ValidateProduct(p) }
 
-func init() { tenant.RegisterProductApplier(ApplyProducts) }
-
 // productRow is a product as stored.
 type productRow struct {
 	description, productType   string

@@ -66,7 +66,7 @@ func company(t *testing.T, db *store.DB, code, country string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	f := &tenant.File{Companies: []tenant.Company{{Code: code, Name: code, Country: country}}}
-	if _, err := tenant.Apply(ctx, db, f, nil, time.Unix(0, 0)); err != nil {
+	if _, err := tenant.Apply(ctx, db, f, tenant.Sections{Products: catalog.ApplyProducts}, time.Unix(0, 0)); err != nil {
 		t.Fatal(err)
 	}
 	c, err := tenant.GetCompanyByCode(ctx, db, code)

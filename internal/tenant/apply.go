@@ -22,6 +22,14 @@ type SecretDigester interface {
 	DigestSecret(secret string) string
 }
 
+// Sections are what Apply needs from the packages that own the file's other
+// tables; the wiring (internal/app) supplies them. Domain packages import
+// tenant (for company lookups), so tenant never imports them.
+type Sections struct {
+	Digester SecretDigester
+	Products ProductApplier // catalog.ApplyProducts
+}
+
 // Result counts what Apply changed.
 type Result struct {
 	CompaniesCreated, CompaniesUpdated int
@@ -40,7 +48,7 @@ type Result struct {
 // deleting a client would silently break a publisher's integration; products
 // are retired with an endTime instead. A clientId that belongs to another
 // company is refused (Conflict) rather than moved.
-func Apply(ctx context.Context, db *store.DB, f *File, d SecretDigester, now time.Time) (Result, error) {
+func Apply(ctx context.Context, db *store.DB, f *File, s Sections, now time.Time) (Result, error) {
 	if err := f.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -48,7 +56,7 @@ func Apply(ctx context.Context, db *store.DB, f *File, d SecretDigester, now tim
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		res = Result{}
 		for i := range f.Companies {
-			if err := applyCompany(ctx, tx, &f.Companies[i], fmt.Sprintf("companies[%d]", i), d, now, &res); err != nil {
+			if err := applyCompany(ctx, tx, &f.Companies[i], fmt.Sprintf("companies[%d]", i), s, now, &res); err != nil {
 				return err
 			}
 		}
@@ -61,7 +69,7 @@ func Apply(ctx context.Context, db *store.DB, f *File, d SecretDigester, now tim
 	return res, nil
 }
 
-func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, d SecretDigester, now time.Time, res *Result) error {
+func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Sections, now time.Time, res *Result) error {
 	want := companyRecord(c)
 	ms := now.UnixMilli()
 	var r Result // this company's changes, for its audit row
@@ -90,16 +98,16 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, d Se
 	}
 
 	for i := range c.Clients {
-		if err := applyClient(ctx, tx, want, &c.Clients[i], fmt.Sprintf("%s.clients[%d]", path, i), d, ms, &r); err != nil {
+		if err := applyClient(ctx, tx, want, &c.Clients[i], fmt.Sprintf("%s.clients[%d]", path, i), s.Digester, ms, &r); err != nil {
 			return err
 		}
 	}
 
 	if len(c.Products) > 0 {
-		if productApplier == nil {
-			return errors.New("tenant: products need the catalog package linked in (it registers the product applier)")
+		if s.Products == nil {
+			return errors.New("tenant: no product applier configured")
 		}
-		r.ProductsCreated, r.ProductsUpdated, err = productApplier(ctx, tx, want.ID, want.Code, c.Products, now)
+		r.ProductsCreated, r.ProductsUpdated, err = s.Products(ctx, tx, want.ID, want.Code, c.Products, now)
 		if err != nil {
 			return err
 		}

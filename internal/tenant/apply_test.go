@@ -56,7 +56,7 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 		db := openDB(t, d)
 		f := parse(t, base)
 
-		res, err := tenant.Apply(ctx, db, f, fakeDigester{}, t0)
+		res, err := tenant.Apply(ctx, db, f, tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 		}
 
 		// Same file, later: nothing changes.
-		res, err = tenant.Apply(ctx, db, parse(t, base), fakeDigester{}, t0.Add(time.Hour))
+		res, err = tenant.Apply(ctx, db, parse(t, base), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,13 +149,13 @@ func TestApplyChangedProductAndClient(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		db := openDB(t, d)
-		if _, err := tenant.Apply(ctx, db, parse(t, base), fakeDigester{}, t0); err != nil {
+		if _, err := tenant.Apply(ctx, db, parse(t, base), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0); err != nil {
 			t.Fatal(err)
 		}
 		t1 := t0.Add(24 * time.Hour)
 		src := strings.Replace(base, "retailPrice: 84.54", "retailPrice: 99", 1)
 		src = strings.Replace(src, "[https://acme.no/app]", "[https://acme.no/app, https://acme.no/app2]", 1)
-		res, err := tenant.Apply(ctx, db, parse(t, src), fakeDigester{}, t1)
+		res, err := tenant.Apply(ctx, db, parse(t, src), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestApplyChangedProductAndClient(t *testing.T) {
 		}
 		// Removing a client from the file leaves it in the database.
 		src = strings.Replace(src, "      - clientId: no.acme.app\n        name: Acme App\n        public: true\n        grantTypes: [authorization_code]\n        redirectUris: [https://acme.no/app, https://acme.no/app2]\n", "", 1)
-		res, err = tenant.Apply(ctx, db, parse(t, src), fakeDigester{}, t1)
+		res, err = tenant.Apply(ctx, db, parse(t, src), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t1)
 		if err != nil || !res.Unchanged {
 			t.Fatalf("apply without app = %+v, %v", res, err)
 		}
@@ -203,7 +203,7 @@ func TestApplyRefusesAnotherCompanysClient(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		db := openDB(t, d)
-		if _, err := tenant.Apply(ctx, db, parse(t, base), fakeDigester{}, t0); err != nil {
+		if _, err := tenant.Apply(ctx, db, parse(t, base), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0); err != nil {
 			t.Fatal(err)
 		}
 		other := `companies:
@@ -219,7 +219,7 @@ func TestApplyRefusesAnotherCompanysClient(t *testing.T) {
         secret: x
         grantTypes: [client_credentials]
 `
-		_, err := tenant.Apply(ctx, db, parse(t, other), fakeDigester{}, t0)
+		_, err := tenant.Apply(ctx, db, parse(t, other), tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0)
 		if !errs.Is(err, errs.Conflict) || !strings.Contains(err.Error(), "companies[0].clients[0].clientId") {
 			t.Fatalf("err = %v, want Conflict on the clientId", err)
 		}
@@ -254,7 +254,7 @@ func TestApplyDemoFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := tenant.Apply(ctx, db, f, fakeDigester{}, t0)
+		res, err := tenant.Apply(ctx, db, f, tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +277,7 @@ func TestApplyDemoFile(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT end_time FROM products WHERE code = 'PAPIR2019'`).Scan(&end); err != nil || end != wantEnd {
 			t.Errorf("PAPIR2019 end = %d, %v; want %d", end, err, wantEnd)
 		}
-		if res, err := tenant.Apply(ctx, db, f, fakeDigester{}, t0.Add(time.Minute)); err != nil || !res.Unchanged {
+		if res, err := tenant.Apply(ctx, db, f, tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0.Add(time.Minute)); err != nil || !res.Unchanged {
 			t.Errorf("re-apply = %+v, %v", res, err)
 		}
 	})
@@ -302,7 +302,7 @@ func TestGetMissing(t *testing.T) {
 func TestApplyNeedsDigesterForPlainSecret(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
 		db := openDB(t, d)
-		_, err := tenant.Apply(context.Background(), db, parse(t, base), nil, t0)
+		_, err := tenant.Apply(context.Background(), db, parse(t, base), tenant.Sections{Products: catalog.ApplyProducts}, t0)
 		if err == nil || !strings.Contains(err.Error(), "digester") {
 			t.Fatalf("err = %v", err)
 		}

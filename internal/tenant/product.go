@@ -171,9 +171,3 @@ func ValidateProduct(p ProductSpec) []FieldProblem {
 // ProductApplier writes one company's products inside the apply transaction
 // and counts what it created and updated.
 type ProductApplier func(ctx context.Context, tx *sql.Tx, companyID int64, companyCode string, specs []ProductSpec, now time.Time) (created, updated int, err error)
-
-var productApplier ProductApplier
-
-// RegisterProductApplier is called by the catalog package's init, which owns
-// the products table; tenant cannot call it directly without an import cycle.
-func RegisterProductApplier(fn ProductApplier) { productApplier = fn }
