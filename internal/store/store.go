@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,12 +44,16 @@ type DB struct {
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db, err := sql.Open("pgx", dsn)
+		pgDSN, maxConns, err := poolSize(dsn, 64)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("pgx", pgDSN)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(64)
-		db.SetMaxIdleConns(64)
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
@@ -88,6 +93,27 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unsupported database URL %q: use sqlite://PATH or postgres://", redactDSN(dsn))
 	}
+}
+
+// poolSize takes our own "max_conns" parameter out of a PostgreSQL URL (pgx
+// would send it to the server as a setting) and returns the pool size.
+func poolSize(dsn string, def int) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, errors.New("postgres: malformed database URL")
+	}
+	q := u.Query()
+	v := q.Get("max_conns")
+	if v == "" {
+		return dsn, def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return "", 0, errors.New("postgres: max_conns must be a number from 1 to 1000")
+	}
+	q.Del("max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // redactDSN hides a password in a DSN so it can be shown in an error.

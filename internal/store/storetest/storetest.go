@@ -75,6 +75,11 @@ func NewDSN(t testing.TB, dialect store.Dialect) string {
 		t.Fatalf("CONNECT_TEST_POSTGRES_URL: %v", err)
 	}
 	u.Path = "/" + name
+	// Tests run in parallel against one server (max_connections is 100 by
+	// default): a small pool per test database keeps well under it.
+	q := u.Query()
+	q.Set("max_conns", "4")
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
