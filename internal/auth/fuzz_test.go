@@ -120,3 +120,32 @@ func FuzzBearerToken(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyCacheKeepsChecking: a token verified once is still refused once it
+// expires or is revoked.
+func TestVerifyCacheKeepsChecking(t *testing.T) {
+	v, k := testVerifier(t)
+	now := time.Now()
+	v.Now = func() time.Time { return now }
+	c := validClaims()
+	c["exp"] = now.Add(time.Minute).Unix()
+	c["jti"] = "later-revoked"
+	token := sign(t, k, c)
+	p, err := v.Verify(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ClientID = "mutated" // a caller's copy must not change the cache
+	if p2, err := v.Verify(context.Background(), token); err != nil || p2.ClientID != "acme.web" {
+		t.Fatalf("second verify: %+v %v", p2, err)
+	}
+	v.Revoked = revoked{"later-revoked": true}
+	if _, err := v.Verify(context.Background(), token); err == nil {
+		t.Fatal("revoked token accepted from the cache")
+	}
+	v.Revoked = revoked{}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), token); err == nil {
+		t.Fatal("expired token accepted from the cache")
+	}
+}

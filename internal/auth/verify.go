@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,7 +30,17 @@ type Verifier struct {
 	Revoked RevocationList
 	Issuer  string
 	Now     func() time.Time
+
+	// A client uses one access token for hours, and checking an ES256
+	// signature costs more than the rest of a typical API call, so tokens
+	// whose signature and claims checked out are remembered (bounded). Expiry
+	// and revocation are still checked on every use.
+	mu       sync.RWMutex
+	verified map[string]*Principal
 }
+
+// maxVerified bounds the verified-token cache; when full it starts afresh.
+const maxVerified = 100_000
 
 // maxTokenLen bounds what we try to parse; our tokens are well under 1 KiB.
 const maxTokenLen = 4096
@@ -67,7 +78,39 @@ func BearerToken(header string) (string, error) {
 }
 
 // Verify checks token and returns its Principal, or an Unauthenticated error.
+// The Principal is the caller's own copy.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	v.mu.RLock()
+	p, ok := v.verified[token]
+	v.mu.RUnlock()
+	if !ok {
+		var err error
+		if p, err = v.verifySignature(ctx, token, now()); err != nil {
+			return nil, err
+		}
+		v.mu.Lock()
+		if v.verified == nil || len(v.verified) >= maxVerified {
+			v.verified = make(map[string]*Principal, 1024)
+		}
+		v.verified[token] = p
+		v.mu.Unlock()
+	}
+	if !now().Before(p.ExpiresAt) {
+		return nil, errs.E(errs.Unauthenticated, "token expired")
+	}
+	if v.Revoked != nil && v.Revoked.IsRevoked(p.TokenID) {
+		return nil, errs.E(errs.Unauthenticated, "token revoked")
+	}
+	cp := *p
+	return &cp, nil
+}
+
+// verifySignature checks the signature and claims of a token not seen before.
+func (v *Verifier) verifySignature(ctx context.Context, token string, now time.Time) (*Principal, error) {
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, errs.E(errs.Unauthenticated, "malformed token")
@@ -85,11 +128,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, errs.E(errs.Unauthenticated, "malformed token claims")
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	if c.Expiry == 0 || now().Unix() >= c.Expiry {
+	if c.Expiry == 0 || now.Unix() >= c.Expiry {
 		return nil, errs.E(errs.Unauthenticated, "token expired")
 	}
 	if v.Issuer != "" && c.Issuer != v.Issuer {
@@ -100,9 +139,6 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	}
 	if c.Mode == UserMode && c.Subject == "" {
 		return nil, errs.E(errs.Unauthenticated, "user token without subject")
-	}
-	if v.Revoked != nil && v.Revoked.IsRevoked(c.JTI) {
-		return nil, errs.E(errs.Unauthenticated, "token revoked")
 	}
 	p := &Principal{
 		Mode:        c.Mode,

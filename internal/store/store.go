@@ -36,6 +36,8 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 	DSN     string
+
+	cache stmtCache
 }
 
 // Open connects to the database named by dsn: "sqlite://PATH" (relative or
