@@ -131,6 +131,36 @@ echo "== load: $(nproc 2>/dev/null || echo '?') cores, db=$DB_KIND customers=$CU
   -target "token=POST:$TOKEN_URL@basic" \
   $LOAD_ARGS
 
+# ConnectID: the legacy profile as demo@example.com, with a user token from
+# the real login flow (bench/userlogin), against bare in the same invocation.
+go build -o "$WORK/userlogin" ./bench/userlogin
+PROFILE_TOKEN=$("$WORK/userlogin" -base "http://$CONNECT_ADDR" -client-id "$CLIENT_ID" -client-secret "$CLIENT_SECRET" \
+  -user demo@example.com -password demo-password)
+echo "== load: user profile (user token of demo@example.com)"
+# shellcheck disable=SC2086
+"$LOAD_BIN" -c "$CONNS" -d "$DURATION" -warmup "$WARMUP" \
+  -H 'Accept: application/json' -H "Authorization: Bearer $PROFILE_TOKEN" \
+  -target "bare=$BARE_URL" \
+  -target "profile=http://$CONNECT_ADDR/capi/v1/customer/profile" \
+  $LOAD_ARGS
+
+# Subscriptions, access and sharing: the paywall's check, as a generated
+# customer (odd customer numbers hold DIGI) with a user token, against bare in
+# the same invocation.
+if (( CUSTOMERS > 0 )); then
+  go build -o "$WORK/usertoken" ./bench/usertoken
+  USER_TOKEN=$("$WORK/usertoken" -db "$DSN" -issuer "http://$CONNECT_ADDR/user" -company DEMO -client "$CLIENT_ID" \
+    -customer $((100001 + 2 * (CUSTOMERS / 4))))
+  echo "== load: access check (user token of a generated DIGI subscriber)"
+  # shellcheck disable=SC2086
+  "$LOAD_BIN" -c "$CONNS" -d "$DURATION" -warmup "$WARMUP" \
+    -H 'Accept: application/json' -H 'Content-Type: application/json' -H "Authorization: Bearer $USER_TOKEN" \
+    -body '{"product":"DIGI"}' \
+    -target "bare=$BARE_URL" \
+    -target "access=POST:http://$CONNECT_ADDR/capi/v1/customer/access" \
+    $LOAD_ARGS
+fi
+
 if [[ "${BENCH_WRK:-0}" == 1 ]]; then
   if ! command -v wrk >/dev/null 2>&1; then
     echo "== wrk: not installed, skipped"

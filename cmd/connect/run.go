@@ -17,6 +17,7 @@ import (
 	"github.com/connect-oss/connect/examples"
 	"github.com/connect-oss/connect/internal/app"
 	"github.com/connect-oss/connect/internal/customer"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 )
 
@@ -28,6 +29,9 @@ commands:
   apply     apply a tenant file: connect apply -f FILE
   demo      apply the demo tenant; --customers N adds N synthetic customers
   keys      signing keys: connect keys rotate
+  events    failed webhook deliveries: connect events failed [--company CODE]
+  jobs      Payment Services: connect jobs run-once [--at DATE] runs renewals and dunning once
+            connect events replay (--id EVENT_ID | --all-failed) [--company CODE]
   version   print the version
 
 common flags (and environment):
@@ -38,6 +42,11 @@ common flags (and environment):
   --no-rate-limit    CONNECT_RATE_LIMIT=off turn rate limits off (benchmarks)
   --log-level LEVEL  CONNECT_LOG_LEVEL      debug, info (default), warn, error
   CONNECT_SECRET_KEY  pepper for client secret digests (recommended in production)
+  CONNECT_PAYMENT_KEY key encrypting stored payment tokens (recommended in production)
+
+serve flags (events):
+  --nats URL          CONNECT_NATS_URL          also publish every event to NATS JetStream
+  --demo-webhook URL  CONNECT_DEMO_WEBHOOK_URL  with --demo: send the demo company's events there
 `
 
 // options are the flags shared by every command.
@@ -77,15 +86,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		demo      bool
 		file      string
 		customers int
+		// Events.
+		natsURL, demoWebhook string
+		ev                   eventsFlags
+		jobsFlags            jobsOptions // Payment Services
 	)
 	switch cmd {
 	case "serve":
 		fs.BoolVar(&demo, "demo", false, "apply the demo tenant before serving")
+		fs.StringVar(&natsURL, "nats", getenv("CONNECT_NATS_URL"), "NATS URL: publish events to JetStream")
+		fs.StringVar(&demoWebhook, "demo-webhook", getenv("CONNECT_DEMO_WEBHOOK_URL"), "with --demo: the demo client's webhook URL")
 	case "apply":
 		fs.StringVar(&file, "f", "", "tenant file (YAML)")
 	case "demo":
 		fs.IntVar(&customers, "customers", 0, "also create N synthetic customers")
-	case "migrate", "keys":
+	case "events":
+		// The action comes before the flags: connect events failed --db URL.
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			ev.action, args = args[0], args[1:]
+		}
+		fs.StringVar(&ev.id, "id", "", "replay: the event id")
+		fs.BoolVar(&ev.allFailed, "all-failed", false, "replay: every failed delivery")
+		fs.StringVar(&ev.company, "company", "", "only this company (code)")
+		fs.IntVar(&ev.limit, "limit", 1000, "failed: at most this many")
+	// Payment Services: the action comes first: connect jobs run-once --at DATE.
+	case "jobs":
+		if len(args) == 0 || args[0] != "run-once" {
+			return errors.New("jobs: usage: connect jobs run-once [--at DATE] [--workers N]")
+		}
+		args = args[1:]
+		jobsFlags.register(fs)
+	case "keys":
+		// The action comes first as well: connect keys rotate --db URL.
+		if len(args) == 0 || args[0] != "rotate" {
+			return errors.New("keys: usage: connect keys rotate [flags]")
+		}
+		args = args[1:]
+	case "migrate":
 	case "version":
 		fmt.Fprintln(stdout, "connect", app.Version)
 		return nil
@@ -112,6 +149,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a, err := app.Open(ctx, app.Config{
 		DatabaseURL: o.db, PublicURL: o.publicURL, RedisURL: o.redis,
 		SecretKey: o.secretKey, NoRateLimit: o.noRateLimit, Logger: log,
+		DeliverEvents: cmd == "serve", NATSURL: natsURL,
+		// ConnectID: the demo mailbox page.
+		Demo: demo,
+		// Payment Services.
+		PaymentKey: getenv("CONNECT_PAYMENT_KEY"),
 	})
 	if err != nil {
 		return err
@@ -122,10 +164,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
+	case "events":
+		return runEvents(ctx, a, append([]string{ev.action}, fs.Args()...), ev, stdout)
+	case "jobs": // Payment Services.
+		return runJobs(ctx, a, jobsFlags, stdout)
 	case "keys":
-		if fs.Arg(0) != "rotate" {
-			return errors.New("keys: usage: connect keys rotate")
-		}
 		kid, err := a.OAuth.Keys.Rotate(ctx)
 		if err != nil {
 			return err
@@ -154,6 +197,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return err
 			}
 			fmt.Fprintf(stdout, "created %d synthetic customers in %s\n", n, time.Since(start).Round(time.Millisecond))
+			// Subscriptions, access and sharing: half of them subscribe to DIGI.
+			start = time.Now()
+			subs, err := subscription.GenerateBench(ctx, a.DB, "DEMO", "DIGI", time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created %d DIGI subscriptions in %s\n", subs, time.Since(start).Round(time.Millisecond))
 		}
 		return nil
 	}
@@ -161,6 +211,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// serve
 	if demo {
 		if err := applyDemo(ctx, a, stdout); err != nil {
+			return err
+		}
+	}
+	if demoWebhook != "" {
+		if !demo {
+			return errors.New("--demo-webhook needs --demo")
+		}
+		if err := setDemoWebhook(ctx, a, demoWebhook, o.publicURL, stdout); err != nil {
 			return err
 		}
 	}
@@ -183,6 +241,10 @@ func printResult(w io.Writer, what string, r tenant.Result) {
 	}
 	fmt.Fprintf(w, "%s applied: companies +%d ~%d, clients +%d ~%d, products +%d ~%d\n", what,
 		r.CompaniesCreated, r.CompaniesUpdated, r.ClientsCreated, r.ClientsUpdated, r.ProductsCreated, r.ProductsUpdated)
+	// ConnectID.
+	if r.UsersCreated+r.UsersUpdated > 0 {
+		fmt.Fprintf(w, "%s users: +%d ~%d\n", what, r.UsersCreated, r.UsersUpdated)
+	}
 }
 
 func serve(ctx context.Context, a *app.App, o options, demo bool, stdout io.Writer) error {
@@ -205,6 +267,10 @@ func serve(ctx context.Context, a *app.App, o options, demo bool, stdout io.Writ
 	if demo {
 		fmt.Fprintf(stdout, "  Demo client: demo.web / demo-secret   e.g.\n")
 		fmt.Fprintf(stdout, "    curl -s -u demo.web:demo-secret -d grant_type=client_credentials %s/user/oauth/token\n", base)
+		// ConnectID.
+		fmt.Fprintf(stdout, "  Demo users: demo@example.com / demo-password, other@example.com / other-password\n")
+		fmt.Fprintf(stdout, "    log in: %s/user/oauth/authorize?response_type=code&client_id=demo.web&redirect_uri=http://localhost:3000/callback&state=xyz123\n", base)
+		fmt.Fprintf(stdout, "    account: %s/user/account   demo mailbox (codes): %s/user/dev/mailbox\n", base, base)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -53,11 +53,14 @@ func TestCommands(t *testing.T) {
 		if out, err := runCmd(t, "keys", "rotate", "--db", db); err != nil || !strings.Contains(out, "new signing key") {
 			t.Fatalf("keys rotate: %q %v", out, err)
 		}
+		if _, err := os.Stat("connect.db"); err == nil {
+			t.Fatal("a command ignored --db and wrote ./connect.db")
+		}
 	})
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"apply", "--db", "sqlite://" + filepath.Join(t.TempDir(), "x.db")}, {"serve", "--db", "mysql://x"}, {"serve", "--log-level", "loud"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"keys"}, {"keys", "--db", "x"}, {"apply", "--db", "sqlite://" + filepath.Join(t.TempDir(), "x.db")}, {"serve", "--db", "mysql://x"}, {"serve", "--log-level", "loud"}} {
 		if _, err := runCmd(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}

@@ -16,13 +16,18 @@ import (
 
 	"github.com/connect-oss/connect/api"
 	"github.com/connect-oss/connect/internal/audit"
+	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/identity"
+	"github.com/connect-oss/connect/internal/identity/pages"
 	"github.com/connect-oss/connect/internal/oauth"
+	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/ratelimit"
 	"github.com/connect-oss/connect/internal/server"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 )
 
@@ -37,6 +42,14 @@ var Migrations = []store.Migrations{
 	event.Migrations,
 	catalog.Migrations,
 	customer.Migrations,
+	// Subscriptions, access and sharing.
+	subscription.Migrations,
+	// ConnectID: users, credentials, sessions (customers.user_id refers to users.id).
+	identity.Migrations,
+	// Customers and orders.
+	order.Migrations,
+	// Payment Services: invoices, payments, stored means (after customers, subscriptions, orders).
+	billing.Migrations,
 }
 
 // Config is the operator's configuration (flags and CONNECT_* variables).
@@ -46,7 +59,17 @@ type Config struct {
 	RedisURL    string // optional: shared rate limits
 	SecretKey   string // optional: pepper for client secret digests
 	NoRateLimit bool
-	Logger      *slog.Logger
+	// Events: DeliverEvents runs the webhook/stream dispatcher (connect serve);
+	// NATSURL also publishes every event to JetStream.
+	DeliverEvents bool
+	Events        event.Config
+	NATSURL       string
+	Logger        *slog.Logger
+	// ConnectID: Demo serves the /user/dev/mailbox page (connect serve --demo).
+	Demo bool
+	// Payment Services: key of stored payment references (CONNECT_PAYMENT_KEY);
+	// empty: a key generated once and kept in the database.
+	PaymentKey string
 }
 
 // App is a running set of components.
@@ -55,8 +78,14 @@ type App struct {
 	OAuth   *oauth.Provider
 	Handler http.Handler
 	Logger  *slog.Logger
+	// Payment Services: the billing engine (jobs use it too).
+	Billing *billing.Engine
 
 	stop context.CancelFunc
+	// Events.
+	publicURL  string
+	eventsDone chan struct{} // closed when the dispatcher has stopped; nil when none runs
+	nats       *event.NATS
 }
 
 // Open connects to the database, migrates it and builds the server.
@@ -95,24 +124,106 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// ConnectID: accounts and the login pages.
+	ids, err := identity.NewService(ctx, db, provider, cfg.Demo)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	loginPages, err := pages.New(ctx, ids, public)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
 	bg, stop := context.WithCancel(context.Background())
 	go provider.Revocations.Run(bg, 2*time.Second)
 
+	// Subscriptions: the access check reads entitlements through a cache that
+	// follows the change log (other nodes' changes within 100 ms).
+	entitlements, err := subscription.NewEntitlementCache(ctx, db)
+	if err != nil {
+		stop()
+		db.Close()
+		return nil, err
+	}
+	go entitlements.Run(bg, 100*time.Millisecond, log)
+
+	// Events: the dispatcher delivers the outbox while the app runs.
+	var eventsDone chan struct{}
+	var stream *event.NATS
+	if cfg.DeliverEvents {
+		ecfg := cfg.Events
+		if cfg.NATSURL != "" {
+			stream, err = event.DialNATS(ctx, event.NATSConfig{URL: cfg.NATSURL})
+			if err != nil {
+				stop()
+				db.Close()
+				return nil, err
+			}
+			ecfg.Stream = stream
+		}
+		ecfg.SelfURLs = append(ecfg.SelfURLs, public)
+		if ecfg.UserAgent == "" {
+			ecfg.UserAgent = "Connect-Webhooks/" + Version
+		}
+		if ecfg.Logger == nil {
+			ecfg.Logger = log
+		}
+		eventsDone = make(chan struct{})
+		dispatcher := event.NewDispatcher(db, ecfg)
+		go func() {
+			defer close(eventsDone)
+			dispatcher.Run(bg)
+		}()
+	}
+
+	// Payment Services.
+	sealer, err := billing.NewSealer(ctx, db, cfg.PaymentKey)
+	if err != nil {
+		stop()
+		db.Close()
+		return nil, err
+	}
+	engine := &billing.Engine{DB: db, Sealer: sealer, Gateways: billing.SimulatedGateways(db, public), Log: log}
+
 	return &App{
-		DB:    db,
-		OAuth: provider,
+		DB:      db,
+		OAuth:   provider,
+		Billing: engine,
 		Handler: server.NewServer(server.Deps{
 			DB: db, OAuth: provider, Limiter: limiter, Version: Version,
 			Logger: log, Metrics: reg, OpenAPI: api.OpenAPI,
+			// ConnectID.
+			Identity: ids, Pages: loginPages,
+			// Customers and orders.
+			Orders: orderDeps(db, ids, public),
+			// Subscriptions, access and sharing.
+			Entitlements: entitlements,
+			// Payment Services.
+			Billing: billing.Handlers{Engine: engine, PublicURL: public},
 		}),
 		Logger: log,
-		stop:   stop,
+		stop: func() {
+			stop()
+			entitlements.Close()
+		},
+
+		publicURL:  public,
+		eventsDone: eventsDone,
+		nats:       stream,
 	}, nil
 }
 
 // Close stops background work and closes the database.
 func (a *App) Close() error {
 	a.stop()
+	if a.eventsDone != nil {
+		<-a.eventsDone // in-flight deliveries stop and release their endpoints
+	}
+	if a.nats != nil {
+		a.nats.Close()
+	}
 	return a.DB.Close()
 }
 
@@ -122,5 +233,35 @@ func (a *App) ApplyTenantFile(ctx context.Context, name string, data []byte) (te
 	if err != nil {
 		return tenant.Result{}, err
 	}
-	return tenant.Apply(ctx, a.DB, f, tenant.Sections{Digester: a.OAuth.Hasher, Products: catalog.ApplyProducts}, time.Now())
+	// Events: a webhook must not point at this server.
+	for _, c := range f.Companies {
+		for _, cl := range c.Clients {
+			if cl.Webhook == nil {
+				continue
+			}
+			if err := event.CheckWebhookURL(cl.Webhook.URL, []string{a.publicURL}); err != nil {
+				return tenant.Result{}, &tenant.FileError{Problems: []tenant.Problem{{File: name, Field: "clients." + cl.ClientID + ".webhook.url", Message: err.Error()}}}
+			}
+		}
+	}
+	return tenant.Apply(ctx, a.DB, f, tenant.Sections{Digester: a.OAuth.Hasher, Products: catalog.ApplyProducts,
+		// Subscriptions, access and sharing.
+		ShareRules: subscription.ApplyShareRules,
+		// ConnectID.
+		Identity: identity.ApplyTenant,
+		// Customers and orders: coupons, vouchers, articles, rewards, categories, payment methods.
+		Catalog: catalog.ApplyOffers,
+		// Payment Services: payment providers and billing settings.
+		Billing: billing.ApplyTenant}, time.Now())
+}
+
+// orderDeps wires orders to subscriptions, the payment gateways and ConnectID.
+func orderDeps(db *store.DB, ids *identity.Service, public string) order.Deps {
+	d := order.NewDeps(db)
+	d.PublicURL = public
+	if ids != nil {
+		users := order.IdentityUsers{Service: ids, PublicURL: public}
+		d.Users, d.Sessions = users, users
+	}
+	return d
 }

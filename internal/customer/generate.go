@@ -42,13 +42,16 @@ func Generate(ctx context.Context, db *store.DB, companyCode string, n int) (int
 	}
 	const batch = 20000
 	now := time.Now().UnixMilli()
-	cols := []string{"company_id", "customer_number", "first_name", "last_name", "email", "phone", "postal_code", "created_at", "updated_at"}
+	// The search columns (search_*) must be filled like Create fills them, or
+	// the generated customers would not be found by name.
+	cols := []string{"company_id", "customer_number", "first_name", "last_name", "email", "phone", "postal_code",
+		"search_first", "search_last", "country_code", "created_at", "updated_at"}
 	row := func(num int64) []any {
 		fn, ln := firstNames[num%int64(len(firstNames))], lastNames[(num/7)%int64(len(lastNames))]
 		return []any{companyID, num, fn, ln,
 			strings.ToLower(fn) + "." + strconv.FormatInt(num, 10) + "@example.com",
 			"+47" + strconv.FormatInt(40000000+num%10000000, 10),
-			fmt.Sprintf("%04d", num%9000+1000), now, now}
+			fmt.Sprintf("%04d", num%9000+1000), Fold(fn), Fold(ln), "NO", now, now}
 	}
 	done := 0
 	for done < n {
@@ -112,7 +115,7 @@ func copyBatch(ctx context.Context, db *store.DB, companyID int64, cols []string
 
 // insertRows inserts with multi-row INSERT statements (SQLite).
 func insertRows(ctx context.Context, tx *sql.Tx, cols []string, first int64, n int, row func(int64) []any) error {
-	const per = 100 // 9 columns × 100 rows stays under SQLite's variable limit
+	const per = 75 // 12 columns × 75 rows stays under SQLite's variable limit
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
 		var sb strings.Builder

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/connect-oss/connect/internal/auth"
@@ -34,10 +35,19 @@ func EnsureForUser(ctx context.Context, tx *sql.Tx, companyID int64, companyCode
 		return 0, err
 	}
 	ms := now.UnixMilli()
+	var emails, phones []string
+	if d.Email != "" {
+		emails = []string{d.Email}
+	}
+	if d.Phone != "" {
+		phones = []string{d.Phone}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO customers
-		(company_id, customer_number, user_id, first_name, last_name, email, phone, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-		companyID, number, userID, d.FirstName, d.LastName, d.Email, d.Phone, ms); err != nil {
+		(company_id, customer_number, user_id, first_name, last_name, email, phone, emails, phone_numbers,
+		search_first, search_last, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		companyID, number, userID, d.FirstName, d.LastName, strings.ToLower(d.Email), d.Phone, jsonList(emails), jsonList(phones),
+		Fold(d.FirstName), Fold(d.LastName), ms); err != nil {
 		return 0, store.Translate(err)
 	}
 	if _, err := event.Record(ctx, tx, event.Event{CompanyID: companyID, Source: companyCode, Type: "customer", Status: "new",

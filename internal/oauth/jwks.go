@@ -16,7 +16,7 @@ func (p *Provider) JWKS() http.Handler {
 		set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(all))}
 		for i := len(all) - 1; i >= 0; i-- { // newest first
 			k := all[i]
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: k.Algorithm, Use: "sig"})
+			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public(), KeyID: k.KID, Algorithm: k.Algorithm, Use: "sig"})
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		httpx.WriteJSON(w, http.StatusOK, set)

@@ -5,7 +5,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/connect-oss/connect/internal/auth"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/tenant"
 )
 
 // ScopeRead is the one scope of the Connect API ("for all access").
@@ -28,6 +29,9 @@ const ScopeRead = "read"
 type Config struct {
 	Issuer    string // the public base URL of /user, e.g. http://127.0.0.1:8080/user
 	SecretKey string // CONNECT_SECRET_KEY: pepper for client secret digests; optional
+	// RefreshGrace is how long a rotated refresh token is still honoured while
+	// its successor is unused (concurrent refreshes); 0 means 10 seconds.
+	RefreshGrace time.Duration
 }
 
 // Provider is the OAuth 2.0 authorization server.
@@ -39,9 +43,14 @@ type Provider struct {
 	Storage     *Storage
 	Issuer      string
 
-	fosite fosite.OAuth2Provider
-	grants map[string]bool // grant types the composed handlers serve
+	fosite  *fosite.Fosite
+	config  *fosite.Config
+	refresh *oauth2.HMACSHAStrategy
+	grants  map[string]bool // grant types the composed handlers serve
 }
+
+// Grant types beyond fosite's names.
+const GrantExtIDCode = "https://connectid.no/oauth2/grant_type/extid_code"
 
 // New builds the provider: it loads (or creates) the signing keys and the
 // secret digest key, and composes fosite with the grants we serve.
@@ -58,15 +67,25 @@ func New(ctx context.Context, db *store.DB, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	grace := cfg.RefreshGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
 	p := &Provider{DB: db, Keys: keys, Revocations: revs, Hasher: hasher, Issuer: cfg.Issuer}
-	p.Storage = &Storage{db: db}
+	p.Storage = &Storage{db: db, clients: tenant.NewClientCache(db, 10*time.Second), revs: revs, grace: grace}
+	revs.prune = p.Storage.Prune
 
-	globalSecret := make([]byte, 32)
-	_, _ = rand.Read(globalSecret)
+	// The HMAC secret of codes and refresh tokens must be the same on every
+	// node and across restarts, so it lives in the database like the digest key.
+	globalSecret, err := serverSecret(ctx, db, "oauth_hmac_secret")
+	if err != nil {
+		return nil, err
+	}
 	fcfg := &fosite.Config{
 		AccessTokenLifespan:         12 * time.Hour,
 		RefreshTokenLifespan:        30 * 24 * time.Hour,
 		AuthorizeCodeLifespan:       5 * time.Minute,
+		IDTokenLifespan:             time.Hour,
 		AccessTokenIssuer:           cfg.Issuer,
 		IDTokenIssuer:               cfg.Issuer,
 		ClientSecretsHasher:         hasher,
@@ -74,12 +93,18 @@ func New(ctx context.Context, db *store.DB, cfg Config) (*Provider, error) {
 		AudienceMatchingStrategy:    fosite.DefaultAudienceMatchingStrategy,
 		JWTScopeClaimKey:            jwt.JWTScopeFieldList,
 		EnforcePKCEForPublicClients: true,
-		GlobalSecret:                globalSecret,
-		SendDebugMessagesToClients:  false,
-		TokenURL:                    cfg.Issuer + "/oauth/token",
+		// Refresh tokens come with every code grant (spec README §3.2), not
+		// only with scope offline_access.
+		RefreshTokenScopes: []string{},
+		// state is recommended, not required: deployed clients may omit it.
+		MinParameterEntropy:        -1,
+		GlobalSecret:               globalSecret,
+		SendDebugMessagesToClients: false,
+		TokenURL:                   cfg.Issuer + "/oauth/token",
 	}
-	keyGetter := func(context.Context) (interface{}, error) {
-		k, err := keys.Current()
+	p.config = fcfg
+	accessKey := func(context.Context) (interface{}, error) {
+		k, err := keys.CurrentAlg(AlgES256)
 		if err != nil {
 			return nil, err
 		}
@@ -87,19 +112,71 @@ func New(ctx context.Context, db *store.DB, cfg Config) (*Provider, error) {
 		// always matching the key that signed.
 		return &jose3.JSONWebKey{Key: k.Private, KeyID: k.KID, Algorithm: string(jose3.ES256), Use: "sig"}, nil
 	}
-	strategy := &compose.CommonStrategy{
-		CoreStrategy: compose.NewOAuth2JWTStrategy(keyGetter, compose.NewOAuth2HMACStrategy(fcfg), fcfg),
+	idKey := func(context.Context) (interface{}, error) {
+		k, err := keys.CurrentAlg(AlgRS256)
+		if err != nil {
+			return nil, err
+		}
+		return &jose3.JSONWebKey{Key: k.RSA, KeyID: k.KID, Algorithm: string(jose3.RS256), Use: "sig"}, nil
 	}
-	p.fosite = compose.Compose(fcfg, p.Storage, strategy,
+	hmacStrategy := compose.NewOAuth2HMACStrategy(fcfg)
+	p.refresh = hmacStrategy
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               claimsStrategy{compose.NewOAuth2JWTStrategy(accessKey, hmacStrategy, fcfg)},
+		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(idKey, fcfg),
+		Signer:                     &jwt.DefaultSigner{GetPrivateKey: idKey},
+	}
+	f := compose.Compose(fcfg, p.Storage, strategy,
 		compose.OAuth2ClientCredentialsGrantFactory,
-	)
-	p.grants = map[string]bool{"client_credentials": true}
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+	).(*fosite.Fosite)
+	ext := &extIDHandler{p: p, access: strategy.CoreStrategy, refresh: hmacStrategy}
+	fcfg.TokenEndpointHandlers.Append(ext)
+	p.fosite = f
+	p.grants = map[string]bool{"client_credentials": true, "authorization_code": true, "refresh_token": true, GrantExtIDCode: true}
 	return p, nil
 }
 
 // Verifier returns the bearer token verifier for the API.
 func (p *Provider) Verifier() *auth.Verifier {
 	return &auth.Verifier{Keys: p.Keys, Revoked: p.Revocations, Issuer: p.Issuer}
+}
+
+// claimsStrategy sets our access-token claims just before fosite signs a
+// token, in every flow: fosite re-reads stored sessions between validating a
+// request and issuing its tokens, so claims set earlier would be overwritten.
+type claimsStrategy struct{ oauth2.CoreStrategy }
+
+func (s claimsStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	client, ok := r.GetClient().(*Client)
+	sess, ok2 := r.GetSession().(*Session)
+	if !ok || !ok2 {
+		return "", "", errors.New("oauth: unexpected client or session type")
+	}
+	sess.ensure()
+	claims := sess.JWTClaims
+	claims.Extra[auth.ClaimCompanyID] = client.Record.CompanyID
+	claims.Extra[auth.ClaimCompanyCode] = client.Record.CompanyCode
+	claims.Extra[auth.ClaimClientID] = client.Record.ClientID
+	if sess.User == nil {
+		claims.Subject = client.Record.ClientID
+		claims.Extra[auth.ClaimMode] = string(auth.ClientMode)
+		claims.JTI = "" // fosite draws a random one
+	} else {
+		claims.Subject = sess.User.UniqueID
+		sess.Subject = sess.User.UniqueID
+		claims.Extra[auth.ClaimMode] = string(auth.UserMode)
+		claims.Extra[auth.ClaimUserNumber] = sess.User.ID
+		claims.Extra[auth.ClaimCustomerNumber] = sess.User.CustomerNumber
+		// A fresh id per access token: the registry maps it to the grant
+		// family and login session for revocation.
+		claims.JTI = randomToken(16)
+	}
+	return s.CoreStrategy.GenerateAccessToken(ctx, r)
 }
 
 // TokenEndpoint serves POST /user/oauth/token. It always answers JSON.
@@ -112,7 +189,8 @@ func (p *Provider) TokenEndpoint() http.Handler {
 		}
 		// fosite answers both of these with invalid_request; RFC 6749 §5.2 has
 		// the precise codes, which clients act on.
-		if gt := r.PostForm.Get("grant_type"); gt != "" && !p.grants[gt] {
+		gt := r.PostForm.Get("grant_type")
+		if gt != "" && !p.grants[gt] {
 			p.writeAccessError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("The grant type '%s' is not supported.", gt))
 			return
 		}
@@ -120,14 +198,18 @@ func (p *Provider) TokenEndpoint() http.Handler {
 			p.writeAccessError(ctx, w, nil, fosite.ErrInvalidClient.WithHint("Authenticate the client with HTTP Basic or client_id and client_secret."))
 			return
 		}
+		if gt == "authorization_code" && r.PostForm.Get("code") == "" {
+			p.writeAccessError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The parameter 'code' is required."))
+			return
+		}
 		session := newSession()
 		ar, err := p.fosite.NewAccessRequest(ctx, r, session)
 		if err != nil {
+			p.auditGrantFailure(ctx, r, ar, err)
 			p.writeAccessError(ctx, w, ar, err)
 			return
 		}
-		client, ok := ar.GetClient().(*Client)
-		if !ok {
+		if _, ok := ar.GetClient().(*Client); !ok {
 			p.writeAccessError(ctx, w, ar, fosite.ErrServerError)
 			return
 		}
@@ -138,24 +220,36 @@ func (p *Provider) TokenEndpoint() http.Handler {
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}
-		claims := session.JWTClaims
-		claims.Extra[auth.ClaimCompanyID] = client.Record.CompanyID
-		claims.Extra[auth.ClaimCompanyCode] = client.Record.CompanyCode
-		claims.Extra[auth.ClaimClientID] = client.Record.ClientID
-		if ar.GetGrantTypes().ExactOne("client_credentials") {
-			claims.Subject = client.Record.ClientID
-			claims.Extra[auth.ClaimMode] = string(auth.ClientMode)
+		// User grants must carry the user (claims are set when the token is
+		// signed, see claimsStrategy).
+		if !ar.GetGrantTypes().ExactOne("client_credentials") {
+			if sess, _ := ar.GetSession().(*Session); sess == nil || sess.User == nil || sess.User.UniqueID == "" {
+				p.writeAccessError(ctx, w, ar, fosite.ErrInvalidGrant.WithHint("The grant has no user."))
+				return
+			}
 		}
 		resp, err := p.fosite.NewAccessResponse(ctx, ar)
 		if err != nil {
 			p.writeAccessError(ctx, w, ar, err)
 			return
 		}
+		// fosite truncates the seconds left (43199); clients expect the
+		// lifetime (43200): round up, never beyond the configured lifetime.
+		if exp := ar.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
+			left := time.Until(exp)
+			up := (left + time.Second - 1).Truncate(time.Second)
+			life := fosite.GetEffectiveLifespan(ar.GetClient(), fosite.GrantType(ar.GetGrantTypes()[0]), fosite.AccessToken, p.config.AccessTokenLifespan)
+			resp.SetExpiresIn(min(up, life))
+		}
 		p.fosite.WriteAccessResponse(ctx, w, ar, resp)
 	})
 }
 
 func (p *Provider) writeAccessError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
+	if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		// Two concurrent redemptions of one code: the loser is told so.
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {
 		slog.ErrorContext(ctx, "token endpoint failed", "err", err)
@@ -168,14 +262,6 @@ func (p *Provider) writeAccessError(ctx context.Context, w http.ResponseWriter, 
 		ar = fosite.NewAccessRequest(newSession())
 	}
 	p.fosite.WriteAccessError(ctx, w, ar, err)
-}
-
-func newSession() *oauth2.JWTSession {
-	return &oauth2.JWTSession{
-		JWTClaims: &jwt.JWTClaims{Extra: map[string]interface{}{}},
-		JWTHeader: &jwt.Headers{Extra: map[string]interface{}{}},
-		ExpiresAt: map[fosite.TokenType]time.Time{},
-	}
 }
 
 // mergeQueryIntoForm lets clients that put token parameters in the query string

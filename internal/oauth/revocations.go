@@ -18,6 +18,9 @@ type Revocations struct {
 	mu     sync.RWMutex
 	jtis   map[string]int64 // jti → expiry (epoch ms)
 	lastID int64
+
+	// prune also deletes expired grant rows (set by New).
+	prune func(ctx context.Context, now time.Time) error
 }
 
 // NewRevocations loads the current list.
@@ -104,6 +107,11 @@ func (r *Revocations) Run(ctx context.Context, interval time.Duration) {
 			if time.Since(lastPrune) > time.Hour {
 				lastPrune = time.Now()
 				_, _ = r.db.ExecContext(ctx, `DELETE FROM token_revocations WHERE expires_at < $1`, time.Now().Add(-time.Minute).UnixMilli())
+				if r.prune != nil {
+					if err := r.prune(ctx, time.Now()); err != nil && ctx.Err() == nil {
+						slog.WarnContext(ctx, "pruning expired grants failed", "err", err)
+					}
+				}
 			}
 		}
 	}

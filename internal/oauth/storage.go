@@ -23,8 +23,11 @@ func (c *Client) GetGrantTypes() fosite.Arguments { return c.Record.GrantTypes }
 func (c *Client) GetResponseTypes() fosite.Arguments {
 	return fosite.Arguments{"code"}
 }
+
+// GetScopes lists what a client may request: the Connect scope "read", and
+// the OpenID Connect scopes so standard OIDC libraries work unchanged.
 func (c *Client) GetScopes() fosite.Arguments {
-	return fosite.Arguments{ScopeRead, "openid", "offline_access", "offline"}
+	return fosite.Arguments{ScopeRead, "openid", "profile", "email", "phone", "offline_access", "offline"}
 }
 func (c *Client) IsPublic() bool { return c.Record.Public }
 func (c *Client) GetAudience() fosite.Arguments {
@@ -48,7 +51,10 @@ func (c *Client) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, f
 
 // Storage is fosite's storage on our database.
 type Storage struct {
-	db *store.DB
+	db      *store.DB
+	clients *tenant.ClientCache // client records for 10 s: the token endpoint is hot
+	revs    *Revocations
+	grace   time.Duration // refresh-token reuse grace (concurrent refreshes)
 }
 
 // GetClient implements fosite.ClientManager.
@@ -56,7 +62,7 @@ func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
 	}
-	rec, err := tenant.GetClient(ctx, s.db, id)
+	rec, err := s.clients.Get(ctx, id)
 	if errs.Is(err, errs.NotFound) {
 		return nil, fosite.ErrNotFound
 	}
@@ -72,18 +78,3 @@ func (s *Storage) ClientAssertionJWTValid(context.Context, string) error { retur
 
 // SetClientAssertionJWT implements fosite.ClientManager; see ClientAssertionJWTValid.
 func (s *Storage) SetClientAssertionJWT(context.Context, string, time.Time) error { return nil }
-
-// CreateAccessTokenSession implements oauth2.AccessTokenStorage. Access tokens
-// are self-contained signed JWTs checked without the database, so nothing is
-// stored per token; revocation goes through the revocation list by jti.
-func (s *Storage) CreateAccessTokenSession(context.Context, string, fosite.Requester) error {
-	return nil
-}
-
-// GetAccessTokenSession implements oauth2.AccessTokenStorage; see CreateAccessTokenSession.
-func (s *Storage) GetAccessTokenSession(context.Context, string, fosite.Session) (fosite.Requester, error) {
-	return nil, fosite.ErrNotFound
-}
-
-// DeleteAccessTokenSession implements oauth2.AccessTokenStorage; see CreateAccessTokenSession.
-func (s *Storage) DeleteAccessTokenSession(context.Context, string) error { return nil }

@@ -10,13 +10,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connect-oss/connect/internal/auth"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/httpx"
 	"github.com/connect-oss/connect/internal/ratelimit"
+	"github.com/connect-oss/connect/internal/tenant"
 )
 
 type requestIDKey struct{}
@@ -144,66 +144,26 @@ func authenticate(v *auth.Verifier, mode Mode, next http.Handler) http.Handler {
 	})
 }
 
-// ClientLimits tells the rate limit of a client.
-type ClientLimits interface {
-	LimitFor(ctx context.Context, clientID string) (limit ratelimit.Limit, unlimited bool, err error)
-}
-
-// limitCache keeps each client's limit for a short while, so the limit check
-// costs no database round trip on the hot path.
-type limitCache struct {
-	src ClientLimits
-	ttl time.Duration
-	mu  sync.RWMutex
-	m   map[string]cachedLimit
-}
-
-type cachedLimit struct {
-	limit     ratelimit.Limit
-	unlimited bool
-	until     time.Time
-}
-
-func (c *limitCache) get(ctx context.Context, clientID string) (ratelimit.Limit, bool, error) {
-	now := time.Now()
-	c.mu.RLock()
-	e, ok := c.m[clientID]
-	c.mu.RUnlock()
-	if ok && now.Before(e.until) {
-		return e.limit, e.unlimited, nil
-	}
-	l, unlimited, err := c.src.LimitFor(ctx, clientID)
-	if err != nil {
-		return ratelimit.Limit{}, false, err
-	}
-	c.mu.Lock()
-	if len(c.m) > 100_000 { // bounded: clients are few; drop all rather than grow
-		c.m = map[string]cachedLimit{}
-	}
-	c.m[clientID] = cachedLimit{limit: l, unlimited: unlimited, until: now.Add(c.ttl)}
-	c.mu.Unlock()
-	return l, unlimited, nil
-}
-
 // rateLimit counts every authenticated call against the client that obtained
 // the token. A limiter failure (Redis down) lets the call through: refusing
 // all traffic would be worse than briefly not limiting.
-func rateLimit(limiter ratelimit.Limiter, limits *limitCache, log *slog.Logger, next http.Handler) http.Handler {
+func rateLimit(limiter ratelimit.Limiter, clients *tenant.ClientCache, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := auth.FromContext(r.Context())
 		if p == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		limit, unlimited, err := limits.get(r.Context(), p.ClientID)
+		client, err := clients.Get(r.Context(), p.ClientID)
 		if err != nil {
 			httpx.Fail(w, r, err)
 			return
 		}
-		if unlimited {
+		if client.RateUnlimited {
 			next.ServeHTTP(w, r)
 			return
 		}
+		limit := ratelimit.Limit{PerSecond: client.RatePerSecond, PerMinute: client.RatePerMinute}
 		d, err := limiter.Allow(r.Context(), p.ClientID, limit, time.Now())
 		if err != nil {
 			log.WarnContext(r.Context(), "rate limiter unavailable; not limiting", "err", err)

@@ -4,6 +4,10 @@ import (
 	"net/http"
 
 	"github.com/connect-oss/connect/internal/catalog"
+	"github.com/connect-oss/connect/internal/customer"
+	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/order"
+	"github.com/connect-oss/connect/internal/subscription"
 )
 
 // Routes is every route the server answers, in one place. The OpenAPI
@@ -11,11 +15,60 @@ import (
 // checks that.
 func Routes(d Deps) []Route {
 	products := catalog.Handlers{DB: d.DB}
+	// Customer Data and Order Management.
+	customers := customer.Handlers{DB: d.DB, HasSubscription: order.HasSubscription}
+	orders := order.Handlers{DB: d.DB, Deps: d.Orders}
+	// Subscriptions, access and sharing.
+	subs := subscription.Handlers{DB: d.DB, Cache: d.Entitlements}
 	var oauthToken, jwks http.Handler = unavailable(), unavailable()
 	if d.OAuth != nil {
 		oauthToken, jwks = d.OAuth.TokenEndpoint(), d.OAuth.JWKS()
 	}
+	// ConnectID.
+	cid := connectID(d)
 	return []Route{
+		// Customer Data (customer.md). The two client-mode GETs under
+		// /capi/v1/client/customer/{a}/{b} share one pattern (README §14).
+		{ID: "address-change", Method: "POST", Path: "/capi/v1/customer/address", Mode: UserOnly, Handler: customers.AddressChange()},
+		{ID: "address-list", Method: "GET", Path: "/capi/v1/customer/address", Mode: UserOnly, Handler: customers.AddressList()},
+		{ID: "address-list-client", Method: "GET", Path: "/capi/v1/client/address/{customerNumber}", Mode: ClientOnly, Handler: customers.AddressListClient()},
+		{ID: "address-product-list-client", Method: "GET", Path: "/capi/v1/client/address/{customerNumber}/{productCode}", Mode: ClientOnly, Handler: customers.AddressProductListClient()},
+		{ID: "address-product-list", Method: "GET", Path: "/capi/v1/customer/address/{productCode}", Mode: UserOnly, Handler: customers.AddressProductList()},
+		{ID: "category-type-list", Method: "GET", Path: "/capi/v1/customer/category/type", Mode: UserOnly, Handler: products.CategoryTypes()},
+		{ID: "category-code-list", Method: "GET", Path: "/capi/v1/customer/category/code", Mode: UserOnly, Handler: products.CategoryCodes()},
+		{ID: "category-code-type-list", Method: "GET", Path: "/capi/v1/customer/category/code/{categoryType}", Mode: UserOnly, Handler: products.CategoryCodes()},
+		{ID: "customer-info-list", Method: "GET", Path: "/capi/v1/customer/info", Mode: UserOnly, Handler: customers.InfoList()},
+		{ID: "customer-info-change", Method: "POST", Path: "/capi/v1/customer/info", Mode: UserOnly, Handler: customers.InfoChange()},
+		{ID: "customer-search-client", Method: "POST", Path: "/capi/v1/client/customer/search", Mode: ClientOnly, Handler: customers.SearchClient()},
+		{ID: "customer-number-check-client", Method: "POST", Path: "/capi/v1/client/customer/check", Mode: ClientOnly, Handler: customers.CheckClient()},
+		{ID: "customer-info-list-client", Method: "GET", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.InfoOrExternalReferences()},
+		{ID: "extref-register-client", Method: "POST", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.ExternalReferenceRegister()},
+		{ID: "extref-change-client", Method: "PATCH", Path: "/capi/v1/client/customer/{customerNumber}/external-reference/{referenceCode}", Mode: ClientOnly, Handler: customers.ExternalReferenceChange()},
+		{ID: "extref-remove-client", Method: "DELETE", Path: "/capi/v1/client/customer/{customerNumber}/external-reference/{referenceCode}", Mode: ClientOnly, Handler: customers.ExternalReferenceRemove()},
+
+		// Order Management (order.md).
+		{ID: "article-price-check", Method: "POST", Path: "/capi/v1/customer/article/price", Mode: UserOnly, Handler: orders.ArticlePrice()},
+		{ID: "coupon-price-check-client", Method: "POST", Path: "/capi/v1/client/coupon/price", Mode: ClientOnly, Handler: orders.CouponPrice()},
+		{ID: "coupon-list-client", Method: "GET", Path: "/capi/v1/client/coupon/{productCode}", Mode: ClientOnly, Handler: orders.Coupons()},
+		{ID: "coupon-number-list-client", Method: "GET", Path: "/capi/v1/client/coupon/{productCode}/{couponNumber}", Mode: ClientOnly, Handler: orders.Coupons()},
+		{ID: "order-fulfillment-client", Method: "POST", Path: "/capi/v1/client/order/fulfillment", Mode: ClientOnly, Handler: orders.FulfillClient()},
+		{ID: "order-list", Method: "GET", Path: "/capi/v1/order/status", Mode: UserOnly, Handler: orders.ListUser()},
+		{ID: "order-search", Method: "POST", Path: "/capi/v1/order/status", Mode: UserOnly, Handler: orders.SearchUser()},
+		{ID: "order-product-history", Method: "GET", Path: "/capi/v1/customer/order/product/history", Mode: UserOnly, Handler: orders.ProductHistory()},
+		{ID: "order-status-client", Method: "GET", Path: "/capi/v1/client/order/status/{orderId}", Mode: ClientOnly, Handler: orders.StatusClient()},
+		{ID: "order-customer-register-client", Method: "POST", Path: "/capi/v1/client/customer", Mode: ClientOnly, Handler: orders.RegisterCustomer()},
+		{ID: "order-customer-register", Method: "POST", Path: "/capi/v1/customer", Mode: UserOnly, Handler: orders.RegisterCustomer()},
+		{ID: "order-register-client", Method: "POST", Path: "/capi/v1/client/order", Mode: ClientOnly, DefaultXML: true, Handler: orders.Register()},
+		{ID: "order-register", Method: "POST", Path: "/capi/v1/order", Mode: UserOnly, DefaultXML: true, Handler: orders.Register()},
+		{ID: "reward-check-client", Method: "POST", Path: "/capi/v1/client/reward/check", Mode: ClientOnly, Handler: orders.RewardCheck()},
+		{ID: "order-user-assign-client", Method: "POST", Path: "/capi/v1/client/order/{orderId}/user", Mode: ClientOnly, Handler: orders.AssignUser()},
+		{ID: "voucher-coupon-list-client", Method: "GET", Path: "/capi/v1/client/voucher/coupons/{voucherCode}", Mode: ClientOnly, Handler: orders.VoucherCoupons()},
+		// The fulfillment page (README §4; /user/order is the older name).
+		{ID: "fulfillment-page", Method: "GET", Path: "/user/fulfillment", Handler: orders.Page()},
+		{ID: "fulfillment-submit", Method: "POST", Path: "/user/fulfillment", Handler: orders.PageSubmit()},
+		{ID: "order-page", Method: "GET", Path: "/user/order", Handler: orders.Page()},
+		{ID: "order-page-submit", Method: "POST", Path: "/user/order", Handler: orders.PageSubmit()},
+
 		// Operations.
 		{ID: "healthz", Method: "GET", Path: "/healthz", Handler: healthz()},
 		{ID: "readyz", Method: "GET", Path: "/readyz", Handler: readyz(d.DB)},
@@ -26,9 +79,89 @@ func Routes(d Deps) []Route {
 		{ID: "oauth-token", Method: "POST", Path: "/user/oauth/token", Handler: oauthToken},
 		{ID: "jwks", Method: "GET", Path: "/user/.well-known/jwks.json", Handler: jwks},
 
+		// ConnectID: OAuth 2.0 / OpenID Connect beyond the token endpoint.
+		{ID: "oauth-authorize", Method: "GET", Path: "/user/oauth/authorize", Handler: cid.authorize},
+		{ID: "oauth-revoke", Method: "POST", Path: "/user/oauth/revoke", Handler: cid.revoke},
+		{ID: "oauth-introspect", Method: "POST", Path: "/user/oauth/introspect", Handler: cid.introspect},
+		{ID: "oauth-userinfo", Method: "GET", Path: "/user/oauth/userinfo", Handler: cid.userinfo},
+		{ID: "oauth-userinfo-post", Method: "POST", Path: "/user/oauth/userinfo", Handler: cid.userinfo},
+		{ID: "openid-configuration", Method: "GET", Path: "/user/.well-known/openid-configuration", Handler: cid.discovery},
+		// ConnectID: login-server pages (spec README §4).
+		{ID: "page-login", Method: "GET", Path: "/user/login", Handler: cid.loginPage},
+		{ID: "page-login-submit", Method: "POST", Path: "/user/login", Handler: cid.loginSubmit},
+		{ID: "page-oauth-login", Method: "GET", Path: "/user/oauthLogin", Handler: cid.loginPage},
+		{ID: "page-oauth-login-submit", Method: "POST", Path: "/user/oauthLogin", Handler: cid.loginSubmit},
+		{ID: "page-create-user", Method: "GET", Path: "/user/createUser", Handler: cid.createUser},
+		{ID: "page-create-user-submit", Method: "POST", Path: "/user/createUser", Handler: cid.createUser},
+		{ID: "page-register", Method: "GET", Path: "/user/register", Handler: cid.createUser},
+		{ID: "page-register-submit", Method: "POST", Path: "/user/register", Handler: cid.createUser},
+		{ID: "page-login-check", Method: "GET", Path: "/user/loginCheck", Handler: cid.loginCheck},
+		{ID: "page-logout", Method: "GET", Path: "/user/logout", Handler: cid.logout},
+		{ID: "page-reset", Method: "GET", Path: "/user/reset", Handler: cid.reset},
+		{ID: "page-reset-submit", Method: "POST", Path: "/user/reset", Handler: cid.reset},
+		{ID: "page-account", Method: "GET", Path: "/user/account", Handler: cid.account},
+		{ID: "page-account-submit", Method: "POST", Path: "/user/account", Handler: cid.account},
+		{ID: "page-dev-mailbox", Method: "GET", Path: "/user/dev/mailbox", Handler: cid.mailbox},
+		// ConnectID: API (userdata.md Profile, Credential; diverse.md External Identity).
+		{ID: "profile-list", Method: "GET", Path: "/capi/v1/user/profile", Mode: UserOnly, Handler: cid.profile},
+		{ID: "profile-external-list", Method: "GET", Path: "/capi/v1/user/profile/external", Mode: UserOnly, Handler: cid.externalProfiles},
+		{ID: "customer-profile-list", Method: "GET", Path: "/capi/v1/customer/profile", Mode: UserOnly, DefaultXML: true, Handler: cid.legacyProfile},
+		{ID: "credential-check-client", Method: "POST", Path: "/capi/v1/client/credential/check", Mode: ClientOnly, Handler: cid.credentialCheck},
+		{ID: "extid-register-client", Method: "POST", Path: "/capi/v1/client/extid", Mode: ClientOnly, Handler: cid.extidRegister},
+		{ID: "extid-customer-register-client", Method: "POST", Path: "/capi/v1/client/extid/customer", Mode: ClientOnly, Handler: cid.extidCustomer},
+
 		// Product & Services: Product.
 		{ID: "product-list-client", Method: "GET", Path: "/capi/v1/client/product", Mode: ClientOnly, DefaultXML: true, Handler: products.List()},
 		{ID: "product-check-client", Method: "POST", Path: "/capi/v1/client/product", Mode: ClientOnly, DefaultXML: true, Handler: products.Check()},
 		{ID: "product-specific-list-client", Method: "GET", Path: "/capi/v1/client/product/{productType}", Mode: ClientOnly, DefaultXML: true, Handler: products.ListByType()},
+
+		// Events.
+		{ID: "event-failed-list-client", Method: "GET", Path: "/capi/v1/client/events/failed", Mode: ClientOnly, Handler: event.Handlers{DB: d.DB}.ListFailed()},
+		{ID: "event-replay-client", Method: "POST", Path: "/capi/v1/client/events/{eventId}/replay", Mode: ClientOnly, Handler: event.Handlers{DB: d.DB}.Replay()},
+
+		// Subscriptions, access and sharing (product.md Subscription, Sharing; userdata.md Access).
+		{ID: "access-check", Method: "POST", Path: "/capi/v1/customer/access", Mode: UserOnly, Handler: subs.AccessCheck()},
+		{ID: "access-check-client", Method: "POST", Path: "/capi/v1/client/access", Mode: ClientOnly, Handler: subs.AccessCheckClient()},
+		{ID: "customer-product-list", Method: "GET", Path: "/capi/v1/customer/product", Mode: UserOnly, DefaultXML: true, Handler: subs.CustomerProducts()},
+		{ID: "subscription-list", Method: "GET", Path: "/capi/v1/subscription", Mode: UserOnly, DefaultXML: true, Handler: subs.List()},
+		{ID: "subscription-start", Method: "POST", Path: "/capi/v1/subscription", Mode: UserOnly, Handler: subs.StartSubscription()},
+		{ID: "subscription-list-client", Method: "GET", Path: "/capi/v1/client/subscription/{customerNumber}", Mode: ClientOnly, DefaultXML: true, Handler: subs.ListClient()},
+		{ID: "subscription-shared-list", Method: "GET", Path: "/capi/v1/subscription/shared", Mode: UserOnly, Handler: subs.SharedList()},
+		{ID: "share-invitation-send", Method: "POST", Path: "/capi/v1/subscription/share/invitation", Mode: UserOnly, Handler: subs.ShareSend()},
+		{ID: "share-invitation-accept", Method: "PATCH", Path: "/capi/v1/subscription/share/invitation", Mode: UserOnly, Handler: subs.ShareAccept()},
+		{ID: "share-decline-client", Method: "PATCH", Path: "/capi/v1/client/subscription/share/invitation", Mode: ClientOnly, Handler: subs.ShareDeclineClient()},
+		{ID: "share-invitation-details-change", Method: "PATCH", Path: "/capi/v1/subscription/share/invitation/{shareCode}", Mode: UserOnly, Handler: subs.ShareChange()},
+		{ID: "share-subscriber-list", Method: "GET", Path: "/capi/v1/subscription/share", Mode: UserOnly, Handler: subs.ShareList()},
+		{ID: "share-cancel", Method: "PATCH", Path: "/capi/v1/subscription/share", Mode: UserOnly, Handler: subs.ShareCancel()},
+		{ID: "share-rule-list", Method: "GET", Path: "/capi/v1/customer/product/share/rule/{productCode}", Mode: UserOnly, Handler: subs.ShareRuleList()},
+		{ID: "share-distribution-level-list", Method: "GET", Path: "/capi/v1/customer/product/share/distributionlevel/{productCode}", Mode: UserOnly, Handler: subs.DistributionLevelList()},
+		{ID: "share-distribution-level-change", Method: "PATCH", Path: "/capi/v1/customer/product/share/distributionlevel/{productCode}", Mode: UserOnly, Handler: subs.DistributionLevelChange()},
+		{ID: "share-net-list", Method: "GET", Path: "/capi/v1/customer/product/share/net/{productCode}", Mode: UserOnly, Handler: subs.ShareNetList()},
+		{ID: "share-net-change", Method: "POST", Path: "/capi/v1/customer/product/share/net/{productCode}", Mode: UserOnly, Handler: subs.ShareNetChange()},
+
+		// Payment Services (payment.md): invoices, invoice address, stored means, payment methods.
+		{ID: "invoice-details", Method: "GET", Path: "/capi/v1/customer/invoice/details/{invoiceNumber}", Mode: UserOnly, Handler: d.Billing.Details()},
+		{ID: "invoice-list-client", Method: "GET", Path: "/capi/v1/client/customer/invoice/payment/{customerNumber}", Mode: ClientOnly, Handler: d.Billing.ClientList(false)},
+		{ID: "invoice-product-list-client", Method: "GET", Path: "/capi/v1/client/customer/invoice/payment/{customerNumber}/{productCode}", Mode: ClientOnly, Handler: d.Billing.ClientList(true)},
+		{ID: "invoice-reminder-list", Method: "GET", Path: "/capi/v1/customer/invoice/payment", Mode: UserOnly, Handler: d.Billing.InvoicesAndReminders(false)},
+		{ID: "invoice-reminder-product-list", Method: "GET", Path: "/capi/v1/customer/invoice/payment/{product}", Mode: UserOnly, Handler: d.Billing.InvoicesAndReminders(true)},
+		{ID: "invoice-basic-list", Method: "GET", Path: "/capi/v1/customer/invoice/basic", Mode: UserOnly, Handler: d.Billing.Basic(false)},
+		{ID: "invoice-basic-product-list", Method: "GET", Path: "/capi/v1/customer/invoice/basic/{product}", Mode: UserOnly, Handler: d.Billing.Basic(true)},
+		{ID: "invoice-address-list", Method: "GET", Path: "/capi/v1/customer/invoiceaddress/{product}", Mode: UserOnly, Handler: d.Billing.Address()},
+		{ID: "klarna-token-list", Method: "GET", Path: "/capi/v1/customer/payment/klarna/token", Mode: UserOnly, Handler: d.Billing.ListMeansHandler("klarnaToken")},
+		{ID: "klarna-token-add", Method: "POST", Path: "/capi/v1/customer/payment/klarna/token", Mode: UserOnly, Handler: d.Billing.AddMeans("klarnaToken")},
+		{ID: "klarna-token-remove", Method: "PATCH", Path: "/capi/v1/customer/payment/klarna/token", Mode: UserOnly, Handler: d.Billing.RemoveMeansHandler("klarnaToken")},
+		{ID: "nexi-subscription-list", Method: "GET", Path: "/capi/v1/api/payment/nexi/subscription", Mode: UserOnly, Handler: d.Billing.ListMeansHandler("nexiSubscription")},
+		{ID: "nexi-subscription-add", Method: "POST", Path: "/capi/v1/api/payment/nexi/subscription", Mode: UserOnly, Handler: d.Billing.AddMeans("nexiSubscription")},
+		{ID: "nexi-subscription-remove", Method: "PATCH", Path: "/capi/v1/api/payment/nexi/subscription", Mode: UserOnly, Handler: d.Billing.RemoveMeansHandler("nexiSubscription")},
+		{ID: "payex-token-list", Method: "GET", Path: "/capi/v1/api/payment/payex/token", Mode: UserOnly, Handler: d.Billing.ListMeansHandler("payexToken")},
+		{ID: "payex-token-add", Method: "POST", Path: "/capi/v1/api/payment/payex/token", Mode: UserOnly, Handler: d.Billing.AddMeans("payexToken")},
+		{ID: "payex-token-remove", Method: "PATCH", Path: "/capi/v1/api/payment/payex/token", Mode: UserOnly, Handler: d.Billing.RemoveMeansHandler("payexToken")},
+		{ID: "payment-method-list", Method: "GET", Path: "/capi/v1/product/payment/{product}", Mode: UserOnly, Handler: d.Billing.MethodList()},
+		{ID: "invoice-pay", Method: "POST", Path: "/capi/v1/customer/payment/invoice", Mode: UserOnly, Handler: d.Billing.Pay()},
+		{ID: "payment-method-change", Method: "POST", Path: "/capi/v1/product/payment/{product}", Mode: UserOnly, Handler: d.Billing.MethodChange()},
+		{ID: "vipps-agreement-list", Method: "GET", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.ListMeansHandler("vippsAgreement")},
+		{ID: "vipps-agreement-add", Method: "POST", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.AddMeans("vippsAgreement")},
+		{ID: "vipps-agreement-remove", Method: "PATCH", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.RemoveMeansHandler("vippsAgreement")},
 	}
 }

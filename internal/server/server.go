@@ -3,7 +3,6 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,11 +10,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/httpx"
+	"github.com/connect-oss/connect/internal/identity"
+	"github.com/connect-oss/connect/internal/identity/pages"
 	"github.com/connect-oss/connect/internal/oauth"
+	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/ratelimit"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 )
 
@@ -48,6 +52,15 @@ type Deps struct {
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	OpenAPI []byte // api/openapi.yaml
+	// ConnectID: accounts and the login pages (nil when listing routes).
+	Identity *identity.Service
+	Pages    *pages.Pages
+	// Customers and orders: gateways, subscriptions, ConnectID users.
+	Orders order.Deps
+	// Subscriptions: the entitlement cache of the access check (nil: none).
+	Entitlements *subscription.EntitlementCache
+	// Payment Services.
+	Billing billing.Handlers
 }
 
 // NewServer returns the handler serving every route.
@@ -59,7 +72,8 @@ func NewServer(d Deps) http.Handler {
 		d.Metrics = prometheus.NewRegistry()
 	}
 	m := newMetrics(d.Metrics)
-	limits := &limitCache{src: clientLimits{d.DB}, ttl: 30 * time.Second, m: map[string]cachedLimit{}}
+	clients := tenant.NewClientCache(d.DB, 10*time.Second)
+	origins := &originCache{db: d.DB, ttl: 10 * time.Second}
 	var verifier = d.OAuth.Verifier()
 
 	mux := http.NewServeMux()
@@ -67,14 +81,15 @@ func NewServer(d Deps) http.Handler {
 		h := rt.Handler
 		if rt.Mode != Public {
 			if d.Limiter != nil {
-				h = rateLimit(d.Limiter, limits, d.Logger, h)
+				h = rateLimit(d.Limiter, clients, d.Logger, h)
 			}
+			h = allowOrigin(clients, h)
 			h = authenticate(verifier, rt.Mode, h)
 		}
 		h = m.instrument(rt.Method+" "+rt.Path, h)
 		mux.Handle(rt.Method+" "+rt.Path, withOptions(httpx.Options{DefaultXML: rt.DefaultXML}, h))
 	}
-	return cleanPath(common(d.Version, d.Logger, documentedMisses(mux)))
+	return cleanPath(common(d.Version, d.Logger, preflight(origins, documentedMisses(mux))))
 }
 
 func withOptions(o httpx.Options, next http.Handler) http.Handler {
@@ -115,17 +130,6 @@ type missProbe struct {
 func (p *missProbe) Header() http.Header         { return p.header }
 func (p *missProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *missProbe) WriteHeader(code int)        { p.status = code }
-
-// clientLimits reads a client's configured rate limit.
-type clientLimits struct{ db *store.DB }
-
-func (c clientLimits) LimitFor(ctx context.Context, clientID string) (ratelimit.Limit, bool, error) {
-	rec, err := tenant.GetClient(ctx, c.db, clientID)
-	if err != nil {
-		return ratelimit.Limit{}, false, err
-	}
-	return ratelimit.Limit{PerSecond: rec.RatePerSecond, PerMinute: rec.RatePerMinute}, rec.RateUnlimited, nil
-}
 
 type metrics struct {
 	requests *prometheus.CounterVec

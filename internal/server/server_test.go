@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,16 +272,22 @@ func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 		}
 		res := e.Call(testkit.Request{Method: "GET", Path: "/user/.well-known/jwks.json"})
 		res.JSON(t, &jwks)
-		if len(jwks.Keys) != 2 || jwks.Keys[0].Kid != decodeKID(t, after) {
-			t.Fatalf("jwks %s", res.Body)
-		}
+		var es256 []string
 		for _, k := range jwks.Keys {
 			if k.D != "" {
 				t.Fatal("JWKS leaks a private key")
 			}
-			if k.Kty != "EC" || k.Alg != "ES256" || k.Crv != "P-256" {
-				t.Errorf("key %+v", k)
+			if k.Alg == "ES256" {
+				if k.Kty != "EC" || k.Crv != "P-256" {
+					t.Errorf("key %+v", k)
+				}
+				es256 = append(es256, k.Kid)
 			}
+		}
+		// Both access-token keys are published, the new one first (ID-token
+		// keys of other algorithms may be listed too).
+		if len(es256) != 2 || es256[0] != decodeKID(t, after) || es256[1] != decodeKID(t, before) {
+			t.Fatalf("jwks %s", res.Body)
 		}
 	})
 }
@@ -418,11 +425,97 @@ func TestOperationalEndpoints(t *testing.T) {
 	}
 }
 
-func TestSecretsNeverInResponses(t *testing.T) {
-	e := testkit.New(t, "sqlite")
-	res := e.Call(testkit.Request{Method: "POST", Path: "/user/oauth/token?" + url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {"acme.web"}, "client_secret": {"wrong-secret-value"}}.Encode()})
-	if strings.Contains(string(res.Body), "wrong-secret-value") || strings.Contains(string(res.Body), testkit.ClientSecret) {
-		t.Fatalf("secret echoed: %s", res.Body)
+// TestSecretsNeverLeak: client secrets (even when a client puts them in the
+// query string) and tokens appear neither in responses nor in the logs.
+func TestSecretsNeverLeak(t *testing.T) {
+	var logs syncBuffer
+	e := testkit.New(t, "sqlite", testkit.WithLogs(&logs))
+	secrets := []string{"wrong-secret-value", testkit.ClientSecret}
+	var bodies []string
+	for _, secret := range secrets {
+		res := e.Call(testkit.Request{Method: "POST", Path: "/user/oauth/token?" + url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {"acme.web"}, "client_secret": {secret}}.Encode()})
+		bodies = append(bodies, string(res.Body))
 	}
+	token := e.ClientToken()
+	e.Call(testkit.Request{Method: "GET", Path: "/capi/v1/client/product?x=1", Token: token})
+	e.Call(testkit.Request{Method: "GET", Path: "/capi/v1/client/product", Token: token + "broken"})
+	for _, secret := range secrets {
+		for _, b := range bodies {
+			if strings.Contains(b, secret) {
+				t.Errorf("secret echoed in a response: %s", b)
+			}
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("secret %q in the logs", secret)
+		}
+	}
+	if strings.Contains(logs.String(), token[:40]) {
+		t.Error("access token in the logs")
+	}
+	if !strings.Contains(logs.String(), `"path":"/user/oauth/token"`) {
+		t.Errorf("access log missing: %.500s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestCORS(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
+		tok := e.ClientToken() // acme.web: return host localhost, redirect http://localhost:3000/callback
+		rival := e.Token(testkit.RivalClientID, testkit.RivalSecret)
+		preflight := func(origin string) *http.Response {
+			req, _ := http.NewRequest("OPTIONS", e.URL+"/capi/v1/client/product", nil)
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Access-Control-Request-Method", "GET")
+			req.Header.Set("Access-Control-Request-Headers", "authorization")
+			res, err := e.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res
+		}
+		if res := preflight("http://localhost:3000"); res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
+			!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Errorf("registered origin preflight: %d %v", res.StatusCode, res.Header)
+		}
+		if res := preflight("https://evil.example"); res.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("unregistered origin allowed: %v", res.Header)
+		}
+		for _, tc := range []struct {
+			name, origin, token string
+			allowed             bool
+		}{
+			{"registered origin", "http://localhost:3000", tok, true},
+			{"return host on another port", "http://localhost:8000", tok, true},
+			{"foreign origin", "https://evil.example", tok, false},
+			{"origin of another client", "http://localhost:3000", rival, false},
+			{"malformed origin", "localhost", tok, false},
+		} {
+			res := e.Call(testkit.Request{Method: "GET", Path: "/capi/v1/client/product", Token: tc.token, Accept: "application/json",
+				Header: http.Header{"Origin": {tc.origin}}})
+			if res.Status != 200 {
+				t.Fatalf("%s: %d", tc.name, res.Status)
+			}
+			if got := res.Header.Get("Access-Control-Allow-Origin") == tc.origin; got != tc.allowed {
+				t.Errorf("%s: Access-Control-Allow-Origin %q", tc.name, res.Header.Get("Access-Control-Allow-Origin"))
+			}
+		}
+	})
 }

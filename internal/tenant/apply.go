@@ -28,6 +28,15 @@ type SecretDigester interface {
 type Sections struct {
 	Digester SecretDigester
 	Products ProductApplier // catalog.ApplyProducts
+	// Customers and orders: coupons, vouchers, articles, rewards, categories,
+	// payment methods (catalog.ApplyOffers).
+	Catalog CatalogApplier
+	// Subscriptions, access and sharing: share rules (subscription.ApplyShareRules).
+	ShareRules ShareRulesApplier
+	// ConnectID: users and the external-identity prefix (identity.ApplyTenant).
+	Identity IdentityApplier
+	// Payment Services: payment providers and billing settings (billing.ApplyTenant).
+	Billing BillingApplier
 }
 
 // Result counts what Apply changed.
@@ -35,6 +44,8 @@ type Result struct {
 	CompaniesCreated, CompaniesUpdated int
 	ClientsCreated, ClientsUpdated     int
 	ProductsCreated, ProductsUpdated   int
+	CatalogCreated, CatalogUpdated     int  // coupons, vouchers, articles, rewards, categories, payment methods
+	UsersCreated, UsersUpdated         int  // ConnectID users
 	Unchanged                          bool // nothing was written
 }
 
@@ -113,6 +124,53 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 		}
 	}
 
+	// Customers and orders: the catalog sections refer to products, so they follow them.
+	if c.HasCatalog() {
+		if s.Catalog == nil {
+			return errors.New("tenant: no catalog applier configured")
+		}
+		r.CatalogCreated, r.CatalogUpdated, err = s.Catalog(ctx, tx, want.ID, want.Code, c, now)
+		if err != nil {
+			return err
+		}
+	}
+
+	// Subscriptions, access and sharing: share rules refer to products.
+	if len(c.ShareRules) > 0 {
+		if s.ShareRules == nil {
+			return errors.New("tenant: no share rules applier configured")
+		}
+		n, err := s.ShareRules(ctx, tx, want.ID, want.Code, c.ShareRules, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+
+	// Payment Services: payment providers and billing settings.
+	if c.HasBilling() {
+		if s.Billing == nil {
+			return errors.New("tenant: no billing applier configured")
+		}
+		n, err := s.Billing(ctx, tx, want.ID, want.Code, c.PaymentProviders, c.Billing, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+
+	// ConnectID: users become customers of the company, so they come last.
+	if c.HasIdentity() {
+		if s.Identity == nil {
+			return errors.New("tenant: no identity applier configured")
+		}
+		r.UsersCreated, r.UsersUpdated, err = s.Identity(ctx, tx, want.ID, want.Code,
+			IdentitySpec{ExternalIDPrefix: c.ExternalIDPrefix, Users: c.Users}, now)
+		if err != nil {
+			return err
+		}
+	}
+
 	if r != (Result{}) {
 		// Counts only: the file holds secrets, the audit log must not.
 		err := audit.Record(ctx, tx, audit.Entry{
@@ -124,6 +182,8 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 				"companiesCreated": r.CompaniesCreated, "companiesUpdated": r.CompaniesUpdated,
 				"clientsCreated": r.ClientsCreated, "clientsUpdated": r.ClientsUpdated,
 				"productsCreated": r.ProductsCreated, "productsUpdated": r.ProductsUpdated,
+				"catalogCreated": r.CatalogCreated, "catalogUpdated": r.CatalogUpdated,
+				"usersCreated": r.UsersCreated, "usersUpdated": r.UsersUpdated,
 			},
 			At: now,
 		})
@@ -137,6 +197,10 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 	res.ClientsUpdated += r.ClientsUpdated
 	res.ProductsCreated += r.ProductsCreated
 	res.ProductsUpdated += r.ProductsUpdated
+	res.CatalogCreated += r.CatalogCreated
+	res.CatalogUpdated += r.CatalogUpdated
+	res.UsersCreated += r.UsersCreated
+	res.UsersUpdated += r.UsersUpdated
 	return nil
 }
 

@@ -12,8 +12,10 @@ import (
 
 	"github.com/connect-oss/connect/internal/audit"
 	"github.com/connect-oss/connect/internal/catalog"
+	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/store/storetest"
 	"github.com/connect-oss/connect/internal/tenant"
@@ -249,16 +251,22 @@ func TestApplyDemoFile(t *testing.T) {
 	}
 	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		db := openDB(t, d)
+		// ConnectID: the demo file declares users, who become customers.
+		db := storetest.Open(t, d, tenant.Migrations, audit.Migrations, event.Migrations, catalog.Migrations,
+			customer.Migrations, identity.Migrations)
+		sections := tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts, Identity: identity.ApplyTenant,
+			// Customers and orders: the demo catalog (coupons, vouchers, articles, rewards, categories, payment methods).
+			Catalog: catalog.ApplyOffers}
 		f, err := tenant.Parse("demo-tenant.yaml", data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := tenant.Apply(ctx, db, f, tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0)
+		res, err := tenant.Apply(ctx, db, f, sections, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 4}); res != want {
+		// UsersUpdated counts the external-identity prefix being set.
+		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 14, UsersCreated: 2, UsersUpdated: 1}); res != want {
 			t.Errorf("apply = %+v, want %+v", res, want)
 		}
 		app, err := tenant.GetClient(ctx, db, "demo.app")
@@ -277,7 +285,7 @@ func TestApplyDemoFile(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT end_time FROM products WHERE code = 'PAPIR2019'`).Scan(&end); err != nil || end != wantEnd {
 			t.Errorf("PAPIR2019 end = %d, %v; want %d", end, err, wantEnd)
 		}
-		if res, err := tenant.Apply(ctx, db, f, tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts}, t0.Add(time.Minute)); err != nil || !res.Unchanged {
+		if res, err := tenant.Apply(ctx, db, f, sections, t0.Add(time.Minute)); err != nil || !res.Unchanged {
 			t.Errorf("re-apply = %+v, %v", res, err)
 		}
 	})

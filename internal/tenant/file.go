@@ -27,6 +27,26 @@ type Company struct {
 	TimeZone string        `yaml:"timeZone"`
 	Clients  []Client      `yaml:"clients"`
 	Products []ProductSpec `yaml:"products"`
+
+	// Customers and orders: catalog sections beside products (catalog.go).
+	Coupons        []CouponSpec        `yaml:"coupons"`
+	Vouchers       []VoucherSpec       `yaml:"vouchers"`
+	Articles       []ArticleSpec       `yaml:"articles"`
+	Rewards        []RewardSpec        `yaml:"rewards"`
+	CategoryTypes  []CategoryTypeSpec  `yaml:"categoryTypes"`
+	PaymentMethods []PaymentMethodSpec `yaml:"paymentMethods"`
+
+	// Subscriptions, access and sharing: share rules per product (sharing.go).
+	ShareRules []ShareRuleSpec `yaml:"shareRules"`
+
+	// ConnectID: demo/development users (customers of this company) and the
+	// external-identity prefix (identity.go).
+	Users            []UserSpec `yaml:"users"`
+	ExternalIDPrefix string     `yaml:"externalIdPrefix"`
+
+	// Payment Services: payment providers and billing settings (billing.go).
+	PaymentProviders []PaymentProviderSpec `yaml:"paymentProviders"`
+	Billing          *BillingSpec          `yaml:"billing"`
 }
 
 // Client is an OAuth client of a company. A confidential client has exactly

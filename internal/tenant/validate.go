@@ -58,6 +58,7 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 	}
 	codes := map[string]string{}
 	clientIDs := map[string]string{}
+	providerIDs := map[int]string{} // Payment Services: unique on the server
 	for ci, c := range f.Companies {
 		cp := fmt.Sprintf("companies[%d]", ci)
 		switch {
@@ -112,6 +113,14 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 				products[spec.Product] = p
 			}
 		}
+		// Customers and orders: coupons, vouchers, articles, rewards, categories.
+		validateCatalog(c, cp, bad)
+		// Subscriptions, access and sharing.
+		validateShareRules(c, cp, bad)
+		// ConnectID.
+		validateIdentity(c, cp, bad)
+		// Payment Services.
+		validateBilling(c, cp, providerIDs, bad)
 	}
 	return out
 }

@@ -1,0 +1,235 @@
+package customer
+
+// Search customer and Check customer number (spec/customer.md "Customer").
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/connect-oss/connect/internal/errs"
+	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/value"
+)
+
+// SearchRequest is the body of customer-search-client. Names and street match
+// by case-insensitive prefix; numbers, e-mail (case-insensitive), phone
+// (normalised to E.164), postal code, birth date and external references
+// exactly. Results are ordered by customer number; afterCustomerNumber pages.
+type SearchRequest struct {
+	CustomerNumber      *int64         `json:"customerNumber"`
+	FirstName           string         `json:"firstName"`
+	LastName            string         `json:"lastName"`
+	CompanyName         string         `json:"companyName"`
+	Email               string         `json:"email"`
+	PhoneNumber         string         `json:"phoneNumber"`
+	PostalCode          string         `json:"postalCode"`
+	StreetAddress       string         `json:"streetAddress"`
+	BirthDate           *value.Instant `json:"birthDate"`
+	ReferenceCode       string         `json:"referenceCode"`
+	ExternalID          string         `json:"externalId"`
+	MaxResults          int            `json:"maxResults"`
+	AfterCustomerNumber int64          `json:"afterCustomerNumber"`
+}
+
+// CustomerList is {"customers":[...]}.
+type CustomerList struct {
+	Customers []*Customer `json:"customers"`
+}
+
+// Search limits.
+const (
+	DefaultMaxResults = 50
+	MaxMaxResults     = 100
+)
+
+// prefixEnd is appended to a prefix to bound its range: no string that
+// starts with the prefix sorts after prefix+U+10FFFF in byte order.
+const prefixEnd = "\U0010FFFF"
+
+// Search finds the company's customers matching every given criterion.
+func Search(ctx context.Context, q store.Queryer, companyID int64, companyCountry string, r SearchRequest) ([]*Customer, error) {
+	switch {
+	case r.MaxResults == 0:
+		r.MaxResults = DefaultMaxResults
+	case r.MaxResults < 0 || r.MaxResults > MaxMaxResults:
+		return nil, errs.Field("maxResults", "must be from 1 to %d", MaxMaxResults)
+	}
+	var sb strings.Builder
+	sb.WriteString(`SELECT ` + prefixed("c.", customerColumns) + ` FROM customers c`)
+	args := []any{companyID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var where []string
+	if r.ReferenceCode != "" || r.ExternalID != "" {
+		if err := ValidReferenceCode(r.ReferenceCode); err != nil {
+			return nil, err
+		}
+		if err := ValidExternalID(r.ExternalID); err != nil {
+			return nil, err
+		}
+		sb.WriteString(` JOIN customer_external_refs x ON x.customer_id = c.id AND x.company_id = $1 AND x.reference_code = ` +
+			arg(r.ReferenceCode) + ` AND x.external_id = ` + arg(r.ExternalID))
+	}
+	prefix := func(col, field, v string, limit int) error {
+		v = Fold(v)
+		if v == "" {
+			return nil
+		}
+		if len([]rune(v)) > limit {
+			return errs.Field(field, "at most %d characters", limit)
+		}
+		where = append(where, col+" >= "+arg(v)+" AND "+col+" < "+arg(v+prefixEnd))
+		return nil
+	}
+	for _, p := range []struct {
+		col, field, v string
+		limit         int
+	}{{"c.search_first", "firstName", r.FirstName, 30}, {"c.search_last", "lastName", r.LastName, 30},
+		{"c.search_company", "companyName", r.CompanyName, 50}, {"c.search_street", "streetAddress", r.StreetAddress, 40}} {
+		if err := prefix(p.col, p.field, p.v, p.limit); err != nil {
+			return nil, err
+		}
+	}
+	if r.CustomerNumber != nil {
+		where = append(where, "c.customer_number = "+arg(*r.CustomerNumber))
+	}
+	if e := strings.TrimSpace(r.Email); e != "" {
+		if len(e) > 255 {
+			return nil, errs.Field("email", "at most 255 characters")
+		}
+		where = append(where, "c.email = "+arg(strings.ToLower(e)))
+	}
+	if p := strings.TrimSpace(r.PhoneNumber); p != "" {
+		n, ok := NormalizePhone(p, companyCountry)
+		if !ok {
+			return nil, errs.Field("phoneNumber", "not a phone number (E.164, e.g. +4712345678)")
+		}
+		where = append(where, "c.phone = "+arg(n))
+	}
+	if p := strings.TrimSpace(r.PostalCode); p != "" {
+		if len(p) > 10 {
+			return nil, errs.Field("postalCode", "at most 10 characters")
+		}
+		where = append(where, "c.postal_code = "+arg(PadPostalCode(p, companyCountry)))
+	}
+	if r.BirthDate != nil && !r.BirthDate.IsZero() {
+		where = append(where, "c.birth_date = "+arg(r.BirthDate.Time(time.UTC).UTC().Format("2006-01-02")))
+	}
+	if len(where) == 0 && r.ReferenceCode == "" {
+		return nil, errs.E(errs.Invalid, "at least one search criterion is required")
+	}
+	sb.WriteString(" WHERE c.company_id = $1")
+	for _, w := range where {
+		sb.WriteString(" AND " + w)
+	}
+	if r.AfterCustomerNumber > 0 {
+		sb.WriteString(" AND c.customer_number > " + arg(r.AfterCustomerNumber))
+	}
+	sb.WriteString(" ORDER BY c.customer_number LIMIT " + arg(r.MaxResults))
+	if db, ok := q.(*store.DB); ok && db.Dialect == store.Postgres {
+		// Plan with the actual values (an unnamed statement), never a cached
+		// generic plan: for a generic plan PostgreSQL guesses a prefix matches
+		// 0.5 % of the rows and sorts them all, which at a million customers and
+		// a common prefix ("hans") takes 140 ms instead of 0.3 ms.
+		args = append([]any{pgx.QueryExecModeExec}, args...)
+	}
+	rows, err := q.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, store.Translate(err)
+	}
+	defer rows.Close()
+	out := []*Customer{}
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, loadCategories(ctx, q, out)
+}
+
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CheckRequest is the body of customer-number-check-client.
+type CheckRequest struct {
+	CustomerNumber *int64 `json:"customerNumber"`
+	PostalCode     string `json:"postalCode"`
+	LastName       string `json:"lastName"`
+	CompanyName    string `json:"companyName"`
+	InvoiceNumber  string `json:"invoiceNumber"`
+}
+
+// CheckResult is its response.
+type CheckResult struct {
+	CustomerNumber int64 `json:"customerNumber"`
+	Exists         bool  `json:"exists"`
+	Match          bool  `json:"match"`
+}
+
+// InvoiceOwner tells which customer an invoice number belongs to (billing
+// owns invoices); found is false when the company has no such invoice.
+type InvoiceOwner func(ctx context.Context, q store.Queryer, companyID int64, invoiceNumber string) (customerNumber int64, found bool, err error)
+
+// Check answers customer-number-check-client.
+func Check(ctx context.Context, q store.Queryer, companyID int64, companyCountry string, r CheckRequest, invoices InvoiceOwner) (CheckResult, error) {
+	if r.CustomerNumber == nil {
+		return CheckResult{}, errs.Field("customerNumber", "required")
+	}
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"postalCode", r.PostalCode, 10}, {"lastName", r.LastName, 30}, {"companyName", r.CompanyName, 50}, {"invoiceNumber", r.InvoiceNumber, 10}} {
+		if len([]rune(f.v)) > f.limit {
+			return CheckResult{}, errs.Field(f.name, "at most %d characters", f.limit)
+		}
+	}
+	res := CheckResult{CustomerNumber: *r.CustomerNumber}
+	c, err := Get(ctx, q, companyID, *r.CustomerNumber)
+	if errs.Is(err, errs.NotFound) {
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Exists, res.Match = true, true
+	if p := strings.TrimSpace(r.PostalCode); p != "" && PadPostalCode(p, companyCountry) != c.PostalCode {
+		res.Match = false
+	}
+	if n := Fold(r.LastName); n != "" && n != Fold(c.LastName) {
+		res.Match = false
+	}
+	if n := Fold(r.CompanyName); n != "" && n != Fold(c.CompanyName) {
+		res.Match = false
+	}
+	if inv := strings.TrimSpace(r.InvoiceNumber); inv != "" {
+		// Without the billing area no invoice can be shown to be the customer's.
+		if invoices == nil {
+			res.Match = false
+		} else {
+			owner, found, err := invoices(ctx, q, companyID, inv)
+			if err != nil {
+				return res, err
+			}
+			if !found || owner != c.CustomerNumber {
+				res.Match = false
+			}
+		}
+	}
+	return res, nil
+}

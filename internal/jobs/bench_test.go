@@ -1,0 +1,68 @@
+package jobs_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/connect-oss/connect/internal/customer"
+	"github.com/connect-oss/connect/internal/jobs"
+	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/testkit"
+)
+
+// BenchmarkRenewalRun is the renewal run of DESIGN §7a on PostgreSQL:
+// BENCH_RENEWALS active monthly subscriptions (default 1,000,000) due in the
+// lead window; one `jobs run-once` pass issues every next-period invoice
+// (lines, KID, payer snapshot, invoice/issued event). It reports invoices/s
+// and the total time; the data set is generated once, outside the timing.
+//
+//	CONNECT_TEST_POSTGRES_URL=... BENCH_RENEWALS=1000000 go test -run '^$' -bench RenewalRun -benchtime 1x ./internal/jobs
+func BenchmarkRenewalRun(b *testing.B) {
+	if os.Getenv("CONNECT_TEST_POSTGRES_URL") == "" {
+		b.Skip("CONNECT_TEST_POSTGRES_URL not set")
+	}
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_RENEWALS")); err == nil && v > 0 {
+		n = v
+	}
+	workers := 4
+	if v, err := strconv.Atoi(os.Getenv("BENCH_WORKERS")); err == nil && v > 0 {
+		workers = v
+	}
+	e := testkit.New(b, store.Postgres)
+	ctx := context.Background()
+	if _, err := customer.Generate(ctx, e.App.DB, testkit.Company, n); err != nil {
+		b.Fatal(err)
+	}
+	// One monthly NEWS subscription per customer, period 1 = January 2025.
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, oslo).UnixMilli()
+	end := time.Date(2025, 1, 31, 23, 59, 59, 0, oslo).UnixMilli()
+	if _, err := e.App.DB.ExecContext(ctx, `INSERT INTO subscriptions (company_id, customer_number, product_code, status,
+		start_time, end_time, anchor_date, periods, period_length, period_type, price, currency, paid, created_at, updated_at)
+		SELECT company_id, customer_number, 'NEWS', 'active', $1, $2, '2025-01-01', 1, 1, 'month', 19900, 'NOK', TRUE, $1, $1
+		FROM customers`, start, end); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.App.DB.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	r := &jobs.Runner{DB: e.App.DB, Billing: e.App.Billing, Workers: workers, Batch: 500}
+	b.ResetTimer()
+	t0 := time.Now()
+	rep, err := r.RunOnce(ctx, day("2025-01-18"))
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Issued != n {
+		b.Fatalf("issued %d of %d", rep.Issued, n)
+	}
+	b.ReportMetric(float64(rep.Issued)/elapsed.Seconds(), "invoices/s")
+	b.ReportMetric(elapsed.Seconds(), "s-total")
+	b.Logf("renewal run: %d subscriptions, %d invoices in %s (%.0f invoices/s, %d workers)", n, rep.Issued, elapsed.Round(time.Millisecond),
+		float64(rep.Issued)/elapsed.Seconds(), workers)
+}
