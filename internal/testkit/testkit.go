@@ -13,13 +13,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -29,6 +26,7 @@ import (
 	"github.com/connect-oss/connect/api"
 	"github.com/connect-oss/connect/internal/app"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/oauth"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/store/storetest"
 	"github.com/connect-oss/connect/internal/tenant"
@@ -316,21 +314,12 @@ func (e *Env) MintUserToken(uniqueID string, userNumber, customerNumber int64) s
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	claims := map[string]any{
-		"iss": e.URL + "/user", "sub": uniqueID, "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(),
-		"jti": "minted-" + strconv.FormatInt(time.Now().UnixNano(), 36), "mode": "user",
-		"cid": company.ID, "cmp": company.Code, "client_id": ClientID, "unum": userNumber, "cno": customerNumber,
-		"scp": []string{"read"},
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.KID}}, nil)
+	token, err := oauth.MintUserToken(key, oauth.UserTokenClaims{
+		Issuer: e.URL + "/user", CompanyID: company.ID, CompanyCode: company.Code, ClientID: ClientID,
+		UniqueID: uniqueID, UserNumber: userNumber, CustomerNumber: customerNumber, TTL: time.Hour,
+	})
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	payload, _ := json.Marshal(claims)
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	token, _ := jws.CompactSerialize()
 	return token
 }
