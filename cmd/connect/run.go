@@ -136,7 +136,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(o.logLevel, stderr)
+	logs := newLogWriter(stderr, 200*time.Millisecond)
+	defer logs.Close()
+	log, err := newLogger(o.logLevel, logs)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ type App struct {
 }
 
 // Open connects to the database, migrates it and builds the server.
-func Open(ctx context.Context, cfg Config) (*App, error) {
+func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -98,14 +98,20 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Background work runs until Close; a failed Open undoes what it started.
+	bg, stop := context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			stop()
+			db.Close()
+		}
+	}()
 	if err := db.Migrate(ctx, Migrations...); err != nil {
-		db.Close()
 		return nil, err
 	}
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	provider, err := oauth.New(ctx, db, oauth.Config{Issuer: public + "/user", SecretKey: cfg.SecretKey})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	var limiter ratelimit.Limiter
@@ -114,7 +120,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	case cfg.RedisURL != "":
 		client, err := ratelimit.RedisFromURL(cfg.RedisURL)
 		if err != nil {
-			db.Close()
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		limiter = ratelimit.NewRedis(client, "connect:rl:")
@@ -127,24 +132,19 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// ConnectID: accounts and the login pages.
 	ids, err := identity.NewService(ctx, db, provider, cfg.Demo)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	loginPages, err := pages.New(ctx, ids, public)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 
-	bg, stop := context.WithCancel(context.Background())
 	go provider.Revocations.Run(bg, 2*time.Second)
 
 	// Subscriptions: the access check reads entitlements through a cache that
 	// follows the change log (other nodes' changes within 100 ms).
 	entitlements, err := subscription.NewEntitlementCache(ctx, db)
 	if err != nil {
-		stop()
-		db.Close()
 		return nil, err
 	}
 	go entitlements.Run(bg, 100*time.Millisecond, log)
@@ -157,8 +157,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		if cfg.NATSURL != "" {
 			stream, err = event.DialNATS(ctx, event.NATSConfig{URL: cfg.NATSURL})
 			if err != nil {
-				stop()
-				db.Close()
 				return nil, err
 			}
 			ecfg.Stream = stream
@@ -181,8 +179,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// Payment Services.
 	sealer, err := billing.NewSealer(ctx, db, cfg.PaymentKey)
 	if err != nil {
-		stop()
-		db.Close()
 		return nil, err
 	}
 	engine := &billing.Engine{DB: db, Sealer: sealer, Gateways: billing.SimulatedGateways(db, public), Log: log}
