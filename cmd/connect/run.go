@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,8 +31,8 @@ commands:
   demo      apply the demo tenant; --customers N adds N synthetic customers
   keys      signing keys: connect keys rotate
   events    failed webhook deliveries: connect events failed [--company CODE]
-  jobs      Payment Services: connect jobs run-once [--at DATE] runs renewals and dunning once
             connect events replay (--id EVENT_ID | --all-failed) [--company CODE]
+  jobs      connect jobs run-once [--at DATE]: subscription changes, renewals and dunning, once
   version   print the version
 
 common flags (and environment):
@@ -224,6 +225,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	tuneGC(getenv)
 	return serve(ctx, a, o, demo, stdout)
 }
 
@@ -246,6 +248,17 @@ func printResult(w io.Writer, what string, r tenant.Result) {
 	// ConnectID.
 	if r.UsersCreated+r.UsersUpdated > 0 {
 		fmt.Fprintf(w, "%s users: +%d ~%d\n", what, r.UsersCreated, r.UsersUpdated)
+	}
+}
+
+// tuneGC trades memory for tail latency unless the operator set GOGC or
+// GOMEMLIMIT: API requests allocate little but many, so the default GC
+// target makes the collector run constantly at thousands of requests a second.
+// The memory limit keeps the larger target from growing the heap unbounded.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(1 << 30)
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 	"github.com/connect-oss/connect/internal/value"
 )
@@ -171,6 +173,9 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 		return err
 	}
 	paid := payState == PayPaid || payState == PayNone
+	// An order paid by invoice gets its invoice in this transaction, so the
+	// order and its invoice commit together.
+	invoice := billing.OrderInvoice{CompanyID: o.CompanyID, OrderID: o.ID, PayerCustomer: o.Payer}
 	for _, l := range lines {
 		status := "delivered"
 		var subID any
@@ -196,6 +201,16 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 				return err
 			}
 			subID, status = id, "active"
+			if payState == PayInvoiceDue {
+				line, err := subscriptionInvoiceLine(ctx, tx, o.CompanyID, id, cp, int64(l.Amount), loc)
+				if err != nil {
+					return err
+				}
+				invoice.Lines = append(invoice.Lines, line)
+				if invoice.SubscriptionID == 0 {
+					invoice.SubscriptionID, invoice.Currency = id, cp.Currency
+				}
+			}
 			if _, err := event.Record(ctx, tx, event.Event{CompanyID: o.CompanyID, Source: co.Code, Type: "coupon", Status: "used",
 				Data: map[string]any{"productCode": cp.ProductCode, "couponCode": cp.CouponCode, "couponNumber": cp.CouponNumber,
 					"orderId": o.ID, "customerNumber": l.Receiver}, Time: now}); err != nil {
@@ -210,6 +225,10 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 			}
 			if !pi.Digital {
 				status = "waiting"
+			}
+			if payState == PayInvoiceDue {
+				invoice.Lines = append(invoice.Lines, billing.Line{ProductCode: pi.Code, Description: pi.Description,
+					Amount: int64(l.Amount), VatPercent: int64(pi.VatPercent)})
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET delivery_status = $3, subscription_id = $4
@@ -229,6 +248,16 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 	}
 	if err := catalog.SettleReward(ctx, tx, o.ID, true, o.Payer); err != nil {
 		return err
+	}
+	if len(invoice.Lines) > 0 {
+		_, kid, err := billing.InvoiceForOrder(ctx, tx, invoice)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_reference = $3 WHERE company_id = $1 AND id = $2`,
+			o.CompanyID, o.ID, kid); err != nil {
+			return store.Translate(err)
+		}
 	}
 	return orderEvent(ctx, tx, o.CompanyID, co.Code, o.ID, o.ExternalOrderID, o.Payer, o.ClientID, Completed, now)
 }
@@ -525,4 +554,19 @@ func ExpireStale(ctx context.Context, db *store.DB, now time.Time) (int, error) 
 		}
 	}
 	return n, nil
+}
+
+// subscriptionInvoiceLine is the invoice line of a coupon line: the amount of
+// its first period, from the subscription's start to the end of that period.
+func subscriptionInvoiceLine(ctx context.Context, tx *sql.Tx, companyID, subscriptionID int64, cp *catalog.Coupon, amount int64, loc *time.Location) (billing.Line, error) {
+	sub, err := subscription.Load(ctx, tx, companyID, subscriptionID)
+	if err != nil {
+		return billing.Line{}, err
+	}
+	from, end, err := sub.PeriodBounds(loc, 1)
+	if err != nil {
+		return billing.Line{}, err
+	}
+	return billing.Line{ProductCode: cp.ProductCode, Description: cp.Description, Amount: amount,
+		VatPercent: int64(cp.VatPercent), FromDate: from.Format("2006-01-02"), InclDate: end.Format("2006-01-02")}, nil
 }

@@ -77,8 +77,20 @@ func TestRegisterFulfillInvoiceStartsSubscription(t *testing.T) {
 		if n := count(t, e, `SELECT COUNT(*) FROM subscriptions s JOIN companies co ON co.id = s.company_id WHERE co.code = 'ACME' AND s.customer_number = $1 AND s.product_code = 'NEWS'`, o.CustomerNumber); n != 1 {
 			t.Fatalf("subscriptions started: %d", n)
 		}
-		if n := count(t, e, `SELECT COUNT(*) FROM orders WHERE id = $1 AND payment_state = 'invoice_due'`, o.OrderID); n != 1 {
-			t.Fatal("an invoice order must be left for billing as invoice_due")
+		if n := count(t, e, `SELECT COUNT(*) FROM orders WHERE id = $1 AND payment_state = 'invoice_due' AND payment_reference <> ''`, o.OrderID); n != 1 {
+			t.Fatal("an invoice order is due by invoice and carries the invoice's payment reference")
+		}
+		// The invoice was issued with the order, for the order's amount, once.
+		if n := count(t, e, `SELECT COUNT(*) FROM invoices WHERE order_id = $1 AND kind = 'invoice' AND amount = 19900
+			AND customer_number = $2`, o.OrderID, o.CustomerNumber); n != 1 {
+			t.Fatalf("invoices for the order: %d", n)
+		}
+		want(t, call(e, "POST", "/capi/v1/client/order/fulfillment", tok, fmt.Sprintf(`{"orderId":%d}`, o.OrderID)), 200, "")
+		if n := count(t, e, `SELECT COUNT(*) FROM invoices WHERE order_id = $1`, o.OrderID); n != 1 {
+			t.Fatalf("a second fulfillment call issued another invoice: %d", n)
+		}
+		if n := count(t, e, `SELECT COUNT(*) FROM event_outbox WHERE type = 'invoice'`); n != 1 {
+			t.Errorf("invoice events: %d", n)
 		}
 		for _, ev := range []string{"preliminary", "completed"} {
 			if n := count(t, e, `SELECT COUNT(*) FROM event_outbox WHERE type = 'order' AND status = $1`, ev); n != 1 {
