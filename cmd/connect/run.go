@@ -235,6 +235,13 @@ func applyDemo(ctx context.Context, a *app.App, stdout io.Writer) error {
 		return err
 	}
 	printResult(stdout, "demo tenant", res)
+	started, err := a.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("demo subscription: %w", err)
+	}
+	if started {
+		fmt.Fprintf(stdout, "demo subscription: %s now subscribes to DIGI\n", app.DemoSubscriber)
+	}
 	return nil
 }
 

@@ -36,7 +36,7 @@ func TestCommands(t *testing.T) {
 			t.Fatalf("migrate: %q %v", out, err)
 		}
 		out, err := runCmd(t, "demo", "--db", db)
-		if err != nil || !strings.Contains(out, "demo tenant applied") {
+		if err != nil || !strings.Contains(out, "demo tenant applied") || !strings.Contains(out, "demo@example.com now subscribes to DIGI") {
 			t.Fatalf("demo: %q %v", out, err)
 		}
 		if out, err := runCmd(t, "demo", "--db", db); err != nil || !strings.Contains(out, "already up to date") {
