@@ -41,8 +41,11 @@ func Routes(d Deps) []Route {
 		{ID: "customer-info-change", Method: "POST", Path: "/capi/v1/customer/info", Mode: UserOnly, Handler: customers.InfoChange()},
 		{ID: "customer-search-client", Method: "POST", Path: "/capi/v1/client/customer/search", Mode: ClientOnly, Handler: customers.SearchClient()},
 		{ID: "customer-number-check-client", Method: "POST", Path: "/capi/v1/client/customer/check", Mode: ClientOnly, Handler: customers.CheckClient()},
-		{ID: "customer-info-list-client", Method: "GET", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.InfoOrExternalReferences()},
-		{ID: "extref-register-client", Method: "POST", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.ExternalReferenceRegister()},
+		{ID: "customer-info-list-client", Method: "GET", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.InfoOrExternalReferences(),
+			Serves: []string{"customer-info-list-client GET /capi/v1/client/customer/info/{customerNumber}",
+				"extref-list-client GET /capi/v1/client/customer/{customerNumber}/external-reference"}},
+		{ID: "extref-register-client", Method: "POST", Path: "/capi/v1/client/customer/{a}/{b}", Mode: ClientOnly, Handler: customers.ExternalReferenceRegister(),
+			Serves: []string{"extref-register-client POST /capi/v1/client/customer/{customerNumber}/external-reference"}},
 		{ID: "extref-change-client", Method: "PATCH", Path: "/capi/v1/client/customer/{customerNumber}/external-reference/{referenceCode}", Mode: ClientOnly, Handler: customers.ExternalReferenceChange()},
 		{ID: "extref-remove-client", Method: "DELETE", Path: "/capi/v1/client/customer/{customerNumber}/external-reference/{referenceCode}", Mode: ClientOnly, Handler: customers.ExternalReferenceRemove()},
 

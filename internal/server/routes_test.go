@@ -32,15 +32,29 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	}
 	served := map[string]string{}
 	ids := map[string]bool{}
+	patterns := map[string]bool{}
 	for _, rt := range server.Routes(server.Deps{}) {
-		key := rt.Method + " " + rt.Path
-		if _, dup := served[key]; dup {
-			t.Errorf("route %s listed twice", key)
+		pattern := rt.Method + " " + rt.Path
+		if patterns[pattern] {
+			t.Errorf("route %s listed twice", pattern)
 		}
 		if ids[rt.ID] {
 			t.Errorf("route id %s used twice", rt.ID)
 		}
-		served[key], ids[rt.ID] = rt.ID, true
+		patterns[pattern], ids[rt.ID] = true, true
+		if len(rt.Serves) == 0 {
+			served[pattern] = rt.ID
+			continue
+		}
+		// A pattern standing for several documented operations (README §14).
+		for _, op := range rt.Serves {
+			id, key, ok := strings.Cut(op, " ")
+			if !ok || !strings.HasPrefix(key, rt.Method+" ") {
+				t.Errorf("route %s: bad Serves entry %q", pattern, op)
+				continue
+			}
+			served[key] = id
+		}
 	}
 	var problems []string
 	for key, id := range served {

@@ -41,6 +41,10 @@ type Route struct {
 	Mode       Mode
 	DefaultXML bool // the legacy set of spec README §5.2 answers XML by default
 	Handler    http.Handler
+	// Serves lists the documented operations behind a pattern that stands
+	// for several (README §14): "operationId METHOD /path" of api/openapi.yaml.
+	// Empty: the route is the operation ID at Method Path.
+	Serves []string
 }
 
 // Deps are the server's dependencies, built by the wiring (internal/app).
