@@ -153,6 +153,45 @@ func FindByCredential(ctx context.Context, q store.Queryer, credential string) (
 	return GetUser(ctx, q, id)
 }
 
+// ResolveUser finds the user named by uniqueId and/or credential (e-mail,
+// E.164 mobile number or external id, normalised here); when both are given
+// they must name the same user. ok is false when there is no such user or a
+// credential is malformed.
+func ResolveUser(ctx context.Context, q store.Queryer, uniqueID, credential string) (id int64, ok bool, err error) {
+	var byID, byCredential *User
+	if uniqueID != "" {
+		if byID, err = GetUserByUniqueID(ctx, q, strings.ToLower(uniqueID)); err != nil {
+			return 0, false, notFoundIsNo(err)
+		}
+	}
+	if credential != "" {
+		c, _, err := Normalize("credential", credential)
+		if err != nil {
+			return 0, false, nil
+		}
+		if byCredential, err = FindByCredential(ctx, q, c); err != nil {
+			return 0, false, notFoundIsNo(err)
+		}
+	}
+	switch {
+	case byID != nil && byCredential != nil && byID.ID != byCredential.ID:
+		return 0, false, nil
+	case byID != nil:
+		return byID.ID, true, nil
+	case byCredential != nil:
+		return byCredential.ID, true, nil
+	}
+	return 0, false, nil
+}
+
+// notFoundIsNo turns NotFound into "no such user" (nil); other errors stay.
+func notFoundIsNo(err error) error {
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	return err
+}
+
 // NewUser describes an account to create.
 type NewUser struct {
 	Credential        string // normalised

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/subscription"
 )
@@ -19,7 +21,10 @@ func Routes(d Deps) []Route {
 	customers := customer.Handlers{DB: d.DB, HasSubscription: order.HasSubscription}
 	orders := order.Handlers{DB: d.DB, Deps: d.Orders}
 	// Subscriptions, access and sharing.
-	subs := subscription.Handlers{DB: d.DB, Cache: d.Entitlements}
+	subs := subscription.Handlers{DB: d.DB, Cache: d.Entitlements,
+		ResolveUser: func(ctx context.Context, uniqueID, credential string) (int64, bool, error) {
+			return identity.ResolveUser(ctx, d.DB, uniqueID, credential)
+		}}
 	var oauthToken, jwks http.Handler = unavailable(), unavailable()
 	if d.OAuth != nil {
 		oauthToken, jwks = d.OAuth.TokenEndpoint(), d.OAuth.JWKS()

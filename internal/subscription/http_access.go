@@ -374,35 +374,35 @@ func (h Handlers) AccessCheckClient() http.Handler {
 	})
 }
 
-// resolveCustomer finds the customer of the user named in a client-mode
-// check; every identity field sent must agree.
+// resolveCustomer finds the customer named in a client-mode check; every
+// identity field sent must agree. A uniqueId must name a ConnectID user; a
+// credential names a user, or else a customer with that e-mail or phone
+// (clients register customers who have no account).
 func (h Handlers) resolveCustomer(ctx context.Context, companyID int64, b AccessRequest) (int64, bool, error) {
 	var cno int64
+	user, isUser := int64(0), false
 	if h.ResolveUser != nil {
-		user, ok, err := h.ResolveUser(ctx, b.UniqueID, b.Credential)
-		if err != nil || !ok {
+		var err error
+		if user, isUser, err = h.ResolveUser(ctx, b.UniqueID, b.Credential); err != nil {
 			return 0, false, err
 		}
+	}
+	var err error
+	switch {
+	case isUser:
 		err = h.DB.QueryRowContext(ctx, `SELECT customer_number FROM customers WHERE company_id = $1 AND user_id = $2`, companyID, user).Scan(&cno)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, store.Translate(err)
-		}
-	} else {
-		if b.Credential == "" {
-			return 0, false, nil // uniqueIds need the identity package
-		}
+	case b.UniqueID != "" || b.Credential == "":
+		return 0, false, nil
+	default:
 		c := strings.ToLower(strings.TrimSpace(b.Credential))
-		err := h.DB.QueryRowContext(ctx, `SELECT customer_number FROM customers WHERE company_id = $1 AND (LOWER(email) = $2 OR phone = $2)
+		err = h.DB.QueryRowContext(ctx, `SELECT customer_number FROM customers WHERE company_id = $1 AND (LOWER(email) = $2 OR phone = $2)
 			ORDER BY customer_number LIMIT 1`, companyID, c).Scan(&cno)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, store.Translate(err)
-		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, store.Translate(err)
 	}
 	if b.CustomerNumber != 0 && b.CustomerNumber != cno {
 		return 0, false, nil

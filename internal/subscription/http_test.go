@@ -369,3 +369,45 @@ func TestShareNetsHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestClientAccessByConnectIDUser: a publisher's server checks a logged-in
+// reader's access by uniqueId and/or credential; both must name the same user.
+func TestClientAccessByConnectIDUser(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
+		// Alice becomes ACME's customer at her first login, then subscribes.
+		alice := e.LoginUser(testkit.AliceEmail, testkit.AlicePassword)
+		var profile struct {
+			UniqueID       string `json:"uniqueId"`
+			CustomerNumber int64  `json:"customerNumber"`
+		}
+		e.Call(testkit.Request{Method: "GET", Path: "/capi/v1/customer/profile", Token: alice.AccessToken, Accept: "application/json"}).JSON(t, &profile)
+		if profile.UniqueID == "" || profile.CustomerNumber == 0 {
+			t.Fatalf("profile %+v", profile)
+		}
+		start(t, e, profile.CustomerNumber, "NEWS", time.Now().AddDate(0, 0, -1))
+		bob := e.LoginUser(testkit.BobEmail, testkit.BobPassword)
+		var bobProfile struct {
+			UniqueID string `json:"uniqueId"`
+		}
+		e.Call(testkit.Request{Method: "GET", Path: "/capi/v1/customer/profile", Token: bob.AccessToken, Accept: "application/json"}).JSON(t, &bobProfile)
+
+		ct, rt := e.ClientToken(), e.Token(testkit.RivalClientID, testkit.RivalSecret)
+		for _, tc := range []struct {
+			name, token, body string
+			access            bool
+		}{
+			{"by uniqueId", ct, `{"product":"NEWS","uniqueId":"` + profile.UniqueID + `"}`, true},
+			{"by uniqueId in upper case", ct, `{"product":"NEWS","uniqueId":"` + strings.ToUpper(profile.UniqueID) + `"}`, true},
+			{"by e-mail credential", ct, `{"product":"NEWS","credential":"ALICE@example.com"}`, true},
+			{"uniqueId and credential agree", ct, `{"product":"NEWS","uniqueId":"` + profile.UniqueID + `","credential":"alice@example.com"}`, true},
+			{"uniqueId and credential disagree", ct, `{"product":"NEWS","uniqueId":"` + profile.UniqueID + `","credential":"` + testkit.BobEmail + `"}`, false},
+			{"another user", ct, `{"product":"NEWS","uniqueId":"` + bobProfile.UniqueID + `"}`, false},
+			{"unknown uniqueId", ct, `{"product":"NEWS","uniqueId":"00000000000000000000000000000000"}`, false},
+			{"another company's client", rt, `{"product":"NEWS","uniqueId":"` + profile.UniqueID + `"}`, false},
+		} {
+			if a := check(t, e, tc.token, "/capi/v1/client/access", tc.body); a.Access != tc.access {
+				t.Errorf("%s: %+v", tc.name, a)
+			}
+		}
+	})
+}

@@ -361,8 +361,10 @@ func endedStatus(st string) string {
 	return ""
 }
 
-// ShareAccept serves PATCH /capi/v1/subscription/share/invitation.
-func (h Handlers) ShareAccept() http.Handler {
+// shareChange serves a change of one invitation by its share code (accept,
+// decline, cancel): decode the body, run change in one transaction, answer
+// the status it set.
+func (h Handlers) shareChange(change func(ctx context.Context, tx *sql.Tx, p *auth.Principal, b ShareChangeBody, reply *statusReply) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := h.ctx(r)
 		b, err := decodeChange(r)
@@ -372,66 +374,7 @@ func (h Handlers) ShareAccept() http.Handler {
 		}
 		var reply statusReply
 		err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
-			p := auth.FromContext(ctx)
-			s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
-			if err != nil {
-				return err
-			}
-			now := Now(ctx).UnixMilli()
-			switch {
-			case s == nil:
-				reply.Status = ShareCodeNotFound
-			case !strings.EqualFold(b.ChangeType, "ACCEPT"):
-				reply.Status = ChangeTypeNotSupport
-			case endedStatus(s.effectiveStatus(now)) != "":
-				reply.Status = endedStatus(s.effectiveStatus(now))
-			case s.ShareStatus == "ACCEPTED":
-				if s.recipientUser.Valid && s.recipientUser.Int64 == p.UserNumber {
-					reply.Status = RequestAccepted
-				} else {
-					reply.Status = AlreadyInUse
-				}
-			}
-			if reply.Status != "" {
-				return nil
-			}
-			cno, err := customer.NumberFor(ctx, tx, p)
-			if errs.Is(err, errs.NotFound) {
-				// Accepting is the user's first use of the company: link a customer.
-				cno, err = customer.EnsureForUser(ctx, tx, p.CompanyID, p.CompanyCode, p.UserNumber, customer.UserDetails{}, Now(ctx))
-			}
-			if err != nil {
-				return err
-			}
-			if cno == s.owner {
-				return errs.Field("shareCode", "is your own invitation")
-			}
-			sub, rule, status, err := sharableSub(ctx, tx, p.CompanyID, s.owner, s.ProductCode, "USERS")
-			if err != nil || status != "" {
-				reply.Status = status
-				return err
-			}
-			if sub.ID != s.subscriptionID {
-				reply.Status = NoSubscription
-				return nil
-			}
-			var accepted int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM shares WHERE subscription_id = $1 AND status = 'ACCEPTED'`, sub.ID).Scan(&accepted); err != nil {
-				return store.Translate(err)
-			}
-			if accepted >= rule.ShareCount {
-				reply.Status = ShareLimit
-				return nil
-			}
-			if err := update(ctx, tx, `UPDATE shares SET status = 'ACCEPTED', recipient_customer = $2, recipient_user = $3, accepted_at = $4
-				WHERE id = $1 AND status = 'PENDING'`, s.id, cno, p.UserNumber, now); err != nil {
-				return err
-			}
-			if err := refreshCustomer(ctx, tx, p.CompanyID, cno); err != nil {
-				return err
-			}
-			reply.Status = ShareOK
-			return h.shareAudit(ctx, tx, p.CompanyID, "accept", s)
+			return change(ctx, tx, auth.FromContext(ctx), b, &reply)
 		})
 		if err != nil {
 			httpx.Fail(w, r, err)
@@ -441,103 +384,138 @@ func (h Handlers) ShareAccept() http.Handler {
 	})
 }
 
+// ShareAccept serves PATCH /capi/v1/subscription/share/invitation.
+func (h Handlers) ShareAccept() http.Handler {
+	return h.shareChange(func(ctx context.Context, tx *sql.Tx, p *auth.Principal, b ShareChangeBody, reply *statusReply) error {
+		s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
+		if err != nil {
+			return err
+		}
+		now := Now(ctx).UnixMilli()
+		switch {
+		case s == nil:
+			reply.Status = ShareCodeNotFound
+		case !strings.EqualFold(b.ChangeType, "ACCEPT"):
+			reply.Status = ChangeTypeNotSupport
+		case endedStatus(s.effectiveStatus(now)) != "":
+			reply.Status = endedStatus(s.effectiveStatus(now))
+		case s.ShareStatus == "ACCEPTED":
+			if s.recipientUser.Valid && s.recipientUser.Int64 == p.UserNumber {
+				reply.Status = RequestAccepted
+			} else {
+				reply.Status = AlreadyInUse
+			}
+		}
+		if reply.Status != "" {
+			return nil
+		}
+		cno, err := customer.NumberFor(ctx, tx, p)
+		if errs.Is(err, errs.NotFound) {
+			// Accepting is the user's first use of the company: link a customer.
+			cno, err = customer.EnsureForUser(ctx, tx, p.CompanyID, p.CompanyCode, p.UserNumber, customer.UserDetails{}, Now(ctx))
+		}
+		if err != nil {
+			return err
+		}
+		if cno == s.owner {
+			return errs.Field("shareCode", "is your own invitation")
+		}
+		sub, rule, status, err := sharableSub(ctx, tx, p.CompanyID, s.owner, s.ProductCode, "USERS")
+		if err != nil || status != "" {
+			reply.Status = status
+			return err
+		}
+		if sub.ID != s.subscriptionID {
+			reply.Status = NoSubscription
+			return nil
+		}
+		var accepted int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM shares WHERE subscription_id = $1 AND status = 'ACCEPTED'`, sub.ID).Scan(&accepted); err != nil {
+			return store.Translate(err)
+		}
+		if accepted >= rule.ShareCount {
+			reply.Status = ShareLimit
+			return nil
+		}
+		if err := update(ctx, tx, `UPDATE shares SET status = 'ACCEPTED', recipient_customer = $2, recipient_user = $3, accepted_at = $4
+			WHERE id = $1 AND status = 'PENDING'`, s.id, cno, p.UserNumber, now); err != nil {
+			return err
+		}
+		if err := refreshCustomer(ctx, tx, p.CompanyID, cno); err != nil {
+			return err
+		}
+		reply.Status = ShareOK
+		return h.shareAudit(ctx, tx, p.CompanyID, "accept", s)
+	})
+}
+
 // ShareDeclineClient serves PATCH /capi/v1/client/subscription/share/invitation.
 func (h Handlers) ShareDeclineClient() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := h.ctx(r)
-		b, err := decodeChange(r)
+	return h.shareChange(func(ctx context.Context, tx *sql.Tx, p *auth.Principal, b ShareChangeBody, reply *statusReply) error {
+		s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
 		if err != nil {
-			httpx.Fail(w, r, err)
-			return
+			return err
 		}
-		var reply statusReply
-		err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
-			p := auth.FromContext(ctx)
-			s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
-			if err != nil {
-				return err
-			}
-			now := Now(ctx).UnixMilli()
-			switch {
-			case s == nil:
-				reply.Status = ShareCodeNotFound
-			case !strings.EqualFold(b.ChangeType, "DECLINE"):
-				reply.Status = ChangeTypeNotSupport
-			case s.ShareStatus == "ACCEPTED":
-				reply.Status = RequestAccepted
-			case endedStatus(s.effectiveStatus(now)) != "":
-				reply.Status = endedStatus(s.effectiveStatus(now))
-			}
-			if reply.Status != "" {
-				return nil
-			}
-			if err := update(ctx, tx, `UPDATE shares SET status = 'DECLINED', ended_at = $2 WHERE id = $1 AND status = 'PENDING'`, s.id, now); err != nil {
-				return err
-			}
-			reply.Status = RequestDeclined
-			return h.shareAudit(ctx, tx, p.CompanyID, "decline", s)
-		})
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
+		now := Now(ctx).UnixMilli()
+		switch {
+		case s == nil:
+			reply.Status = ShareCodeNotFound
+		case !strings.EqualFold(b.ChangeType, "DECLINE"):
+			reply.Status = ChangeTypeNotSupport
+		case s.ShareStatus == "ACCEPTED":
+			reply.Status = RequestAccepted
+		case endedStatus(s.effectiveStatus(now)) != "":
+			reply.Status = endedStatus(s.effectiveStatus(now))
 		}
-		httpx.Reply(w, r, http.StatusOK, reply)
+		if reply.Status != "" {
+			return nil
+		}
+		if err := update(ctx, tx, `UPDATE shares SET status = 'DECLINED', ended_at = $2 WHERE id = $1 AND status = 'PENDING'`, s.id, now); err != nil {
+			return err
+		}
+		reply.Status = RequestDeclined
+		return h.shareAudit(ctx, tx, p.CompanyID, "decline", s)
 	})
 }
 
 // ShareCancel serves PATCH /capi/v1/subscription/share: the owner ends a
 // pending or accepted share, or the recipient leaves an accepted one.
 func (h Handlers) ShareCancel() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := h.ctx(r)
-		b, err := decodeChange(r)
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
+	return h.shareChange(func(ctx context.Context, tx *sql.Tx, p *auth.Principal, b ShareChangeBody, reply *statusReply) error {
+		cno, err := customer.NumberFor(ctx, tx, p)
+		if errs.Is(err, errs.NotFound) {
+			cno, err = -1, nil
 		}
-		var reply statusReply
-		err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
-			p := auth.FromContext(ctx)
-			cno, err := customer.NumberFor(ctx, tx, p)
-			if errs.Is(err, errs.NotFound) {
-				cno, err = -1, nil
-			}
-			if err != nil {
-				return err
-			}
-			s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
-			if err != nil {
-				return err
-			}
-			now := Now(ctx).UnixMilli()
-			mine := s != nil && (s.owner == cno || (s.ShareStatus == "ACCEPTED" || s.ShareStatus == "ENDED") && s.recipientUser.Valid && s.recipientUser.Int64 == p.UserNumber)
-			switch {
-			case !mine:
-				reply.Status = ShareCodeNotFound
-			case !strings.EqualFold(b.ChangeType, "CANCEL"):
-				reply.Status = ChangeTypeNotSupport
-			case s.effectiveStatus(now) == "ENDED" || s.ShareStatus == "DECLINED":
-				reply.Status = SharingEnded
-			}
-			if reply.Status != "" {
-				return nil
-			}
-			if err := update(ctx, tx, `UPDATE shares SET status = 'ENDED', ended_at = $2 WHERE id = $1 AND status IN ('PENDING', 'ACCEPTED')`, s.id, now); err != nil {
-				return err
-			}
-			if s.recipientCustomer.Valid {
-				if err := refreshCustomer(ctx, tx, p.CompanyID, s.recipientCustomer.Int64); err != nil {
-					return err
-				}
-			}
+		if err != nil {
+			return err
+		}
+		s, err := shareByCode(ctx, tx, p.CompanyID, b.ShareCode)
+		if err != nil {
+			return err
+		}
+		now := Now(ctx).UnixMilli()
+		mine := s != nil && (s.owner == cno || (s.ShareStatus == "ACCEPTED" || s.ShareStatus == "ENDED") && s.recipientUser.Valid && s.recipientUser.Int64 == p.UserNumber)
+		switch {
+		case !mine:
+			reply.Status = ShareCodeNotFound
+		case !strings.EqualFold(b.ChangeType, "CANCEL"):
+			reply.Status = ChangeTypeNotSupport
+		case s.effectiveStatus(now) == "ENDED" || s.ShareStatus == "DECLINED":
 			reply.Status = SharingEnded
-			return h.shareAudit(ctx, tx, p.CompanyID, "cancel", s)
-		})
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
 		}
-		httpx.Reply(w, r, http.StatusOK, reply)
+		if reply.Status != "" {
+			return nil
+		}
+		if err := update(ctx, tx, `UPDATE shares SET status = 'ENDED', ended_at = $2 WHERE id = $1 AND status IN ('PENDING', 'ACCEPTED')`, s.id, now); err != nil {
+			return err
+		}
+		if s.recipientCustomer.Valid {
+			if err := refreshCustomer(ctx, tx, p.CompanyID, s.recipientCustomer.Int64); err != nil {
+				return err
+			}
+		}
+		reply.Status = SharingEnded
+		return h.shareAudit(ctx, tx, p.CompanyID, "cancel", s)
 	})
 }
 
