@@ -62,6 +62,8 @@ func TestProductListings(t *testing.T) {
 			{"productId too long", "GET", "/capi/v1/client/product?productId=ABCDEFGHIJKLM", "", acme, 400, ""},
 			{"productType too long", "GET", "/capi/v1/client/product/ABCDEFGHIJKLM", "", acme, 400, ""},
 			{"shop not a boolean", "GET", "/capi/v1/client/product?shop=maybe", "", acme, 400, ""},
+			{"productId not UTF-8", "GET", "/capi/v1/client/product?productId=%E2%82", "", acme, 400, ""},
+			{"productType not UTF-8", "GET", "/capi/v1/client/product/%E2%82", "", acme, 400, ""},
 			{"check malformed JSON", "POST", "/capi/v1/client/product", `{"onlyActive":`, acme, 400, ""},
 			{"check wrong type", "POST", "/capi/v1/client/product", `{"onlyActive":{"a":1}}`, acme, 400, ""},
 			{"check bad instant", "POST", "/capi/v1/client/product", `{"changedAfter":"yesterday"}`, acme, 400, ""},

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/connect-oss/connect/internal/auth"
 	"github.com/connect-oss/connect/internal/errs"
@@ -70,6 +71,41 @@ func cleanPath(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// utf8URL refuses an API request whose path or query is not UTF-8 with a
+// 400: PostgreSQL refuses invalid UTF-8 in text parameters, so no such value
+// may reach a query. (The login pages validate their own parameters and
+// answer with pages.)
+func utf8URL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/capi/v1/") && !validUTF8URL(r) {
+			httpx.Fail(w, r, errs.E(errs.Invalid, "the request URL is not valid UTF-8"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validUTF8URL reports whether the decoded path and every query key and value are UTF-8.
+func validUTF8URL(r *http.Request) bool {
+	if !utf8.ValidString(r.URL.Path) {
+		return false
+	}
+	if r.URL.RawQuery == "" {
+		return true
+	}
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // common wraps every request: request id, access log, panic recovery and the

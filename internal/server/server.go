@@ -93,7 +93,7 @@ func NewServer(d Deps) http.Handler {
 		h = m.instrument(rt.Method+" "+rt.Path, h)
 		mux.Handle(rt.Method+" "+rt.Path, withOptions(httpx.Options{DefaultXML: rt.DefaultXML}, h))
 	}
-	return cleanPath(common(d.Version, d.Logger, preflight(origins, documentedMisses(mux))))
+	return cleanPath(common(d.Version, d.Logger, utf8URL(preflight(origins, documentedMisses(mux)))))
 }
 
 func withOptions(o httpx.Options, next http.Handler) http.Handler {
