@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ory/fosite"
 
@@ -59,7 +60,7 @@ type Storage struct {
 
 // GetClient implements fosite.ClientManager.
 func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	if id == "" || len(id) > 200 {
+	if id == "" || len(id) > 200 || !utf8.ValidString(id) {
 		return nil, fosite.ErrNotFound
 	}
 	rec, err := s.clients.Get(ctx, id)

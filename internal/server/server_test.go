@@ -88,6 +88,12 @@ func TestTokenEndpointClientAuthStyles(t *testing.T) {
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				return r
 			}, 401, "invalid_client"},
+			{"client id not UTF-8", func() *http.Request {
+				r, _ := http.NewRequest("POST", e.URL+"/user/oauth/token", strings.NewReader(form))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.SetBasicAuth("\xe2\x82", "x")
+				return r
+			}, 401, "invalid_client"},
 			{"malformed basic header", func() *http.Request {
 				r, _ := http.NewRequest("POST", e.URL+"/user/oauth/token", strings.NewReader(form))
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

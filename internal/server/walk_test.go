@@ -33,6 +33,8 @@ func TestNoRouteAnswers5xxToJunk(t *testing.T) {
 			{"application/xml", "<data><item0>"},
 			{"application/xml", "<data><customerNumber>abc</customerNumber><orderLines><item0><quantity>-3</quantity></item0></orderLines></data>"},
 			{"text/plain", "hello"},
+			{"application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=%E2%82&client_secret=%E2%82&code=%E2%82" +
+				"&refresh_token=%E2%82&token=%E2%82&j_username=%E2%82&j_password=x&credential=%E2%82&csrf=x&returnUrl=%E2%82"},
 		}
 		statuses := map[int]int{}
 		for _, rt := range server.Routes(server.Deps{}) {
