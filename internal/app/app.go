@@ -70,6 +70,9 @@ type Config struct {
 	// Payment Services: key of stored payment references (CONNECT_PAYMENT_KEY);
 	// empty: a key generated once and kept in the database.
 	PaymentKey string
+	// Clock is the business clock of every request (subscriptions, access,
+	// billing); nil is time.Now. Tests move it; tokens keep real time.
+	Clock func() time.Time
 }
 
 // App is a running set of components.
@@ -189,7 +192,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Billing: engine,
 		Handler: server.NewServer(server.Deps{
 			DB: db, OAuth: provider, Limiter: limiter, Version: Version,
-			Logger: log, Metrics: reg, OpenAPI: api.OpenAPI,
+			Logger: log, Metrics: reg, OpenAPI: api.OpenAPI, Clock: cfg.Clock,
 			// ConnectID.
 			Identity: ids, Pages: loginPages,
 			// Customers and orders.

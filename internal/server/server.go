@@ -56,6 +56,7 @@ type Deps struct {
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	OpenAPI []byte // api/openapi.yaml
+	Clock   func() time.Time // business clock of every request; nil = time.Now
 	// ConnectID: accounts and the login pages (nil when listing routes).
 	Identity *identity.Service
 	Pages    *pages.Pages
@@ -90,10 +91,21 @@ func NewServer(d Deps) http.Handler {
 			h = allowOrigin(clients, h)
 			h = authenticate(verifier, rt.Mode, h)
 		}
+		if d.Clock != nil {
+			h = withClock(d.Clock, h)
+		}
 		h = m.instrument(rt.Method+" "+rt.Path, h)
 		mux.Handle(rt.Method+" "+rt.Path, withOptions(httpx.Options{DefaultXML: rt.DefaultXML}, h))
 	}
 	return cleanPath(common(d.Version, d.Logger, utf8URL(preflight(origins, documentedMisses(mux)))))
+}
+
+// withClock gives the request the business clock that subscriptions and
+// billing read (subscription.Now).
+func withClock(now func() time.Time, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(subscription.WithClock(r.Context(), now)))
+	})
 }
 
 func withOptions(o httpx.Options, next http.Handler) http.Handler {

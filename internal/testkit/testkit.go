@@ -73,6 +73,40 @@ func WithEvents(cfg event.Config) Option {
 	return func(c *app.Config) { c.DeliverEvents, c.Events = true, cfg }
 }
 
+// Clock is a business clock that a test sets and moves; the server reads
+// it on every request (subscriptions, access, billing). Tokens keep real time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// WithClock runs the server on the business clock c.
+func WithClock(c *Clock) Option { return func(cfg *app.Config) { cfg.Clock = c.Now } }
+
 // New starts a server on a fresh database of the dialect with the fixture tenant applied.
 func New(t testing.TB, dialect store.Dialect, opts ...Option) *Env {
 	t.Helper()
