@@ -9,7 +9,11 @@
 # Prints req/s, p50/p99 and the ratios order/pgbench and search/bare.
 #
 # Env: DURATION (10s), CONNS (64), WARMUP (2s), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432),
-#      CONNECT_ADDR (127.0.0.1:18080), BARE_ADDR (127.0.0.1:18081).
+#      CONNECT_ADDR (127.0.0.1:18080), BARE_ADDR (127.0.0.1:18081),
+#      BENCH_DB (connect_bench_orders: this script's own database, dropped and recreated),
+#      REUSE=1 keeps BENCH_DB when it already holds at least N customers (only migrations run;
+#      orders of earlier runs stay), so the slow generation of 1,000,000 customers happens once,
+#      SEARCH_CONNS (8): connections of the second, lightly loaded search measurement.
 set -euo pipefail
 
 CUSTOMERS=${1:-1000000}
@@ -19,6 +23,16 @@ WARMUP=${WARMUP:-2s}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 CONNECT_ADDR=${CONNECT_ADDR:-127.0.0.1:18080}
 BARE_ADDR=${BARE_ADDR:-127.0.0.1:18081}
+BENCH_DB=${BENCH_DB:-connect_bench_orders}
+REUSE=${REUSE:-0}
+SEARCH_CONNS=${SEARCH_CONNS:-8}
+
+case "$CUSTOMERS" in
+  ''|*[!0-9]*) echo "customers must be a non-negative integer" >&2; exit 2 ;;
+esac
+case "$BENCH_DB" in
+  ''|*[!a-z0-9_]*) echo "BENCH_DB must be lower-case letters, digits and _" >&2; exit 2 ;;
+esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -45,16 +59,27 @@ go build -o "$BIN" ./cmd/connect
 go build -o "$BARE_BIN" ./bench/bare
 go build -o "$LOAD_BIN" ./bench/load
 
-echo "== database (postgres, $CUSTOMERS customers)"
-psql "$PG_ADMIN_URL/postgres" -v ON_ERROR_STOP=1 -q \
-  -c 'DROP DATABASE IF EXISTS connect_bench WITH (FORCE)' -c 'CREATE DATABASE connect_bench'
-DSN="$PG_ADMIN_URL/connect_bench?sslmode=disable"
-"$BIN" migrate --db "$DSN"
-t0=$(date +%s.%N)
-"$BIN" demo --customers "$CUSTOMERS" --db "$DSN"
-t1=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" -v n="$CUSTOMERS" 'BEGIN { printf "demo --customers %d took %.1f s\n", n, b - a }'
-psql "$DSN" -q -c 'ANALYZE'
+echo "== database $BENCH_DB (postgres, $CUSTOMERS customers)"
+DSN="$PG_ADMIN_URL/$BENCH_DB?sslmode=disable"
+have=-1
+if [[ "$REUSE" == 1 ]]; then
+  # -1 when the database or its customers table does not exist yet.
+  have=$(psql "$DSN" -tAq -c 'SELECT count(*) FROM customers' 2>/dev/null || echo -1)
+fi
+if ((have >= CUSTOMERS)); then
+  echo "reusing $BENCH_DB ($have customers)"
+  "$BIN" migrate --db "$DSN"
+  psql "$DSN" -q -c 'DROP TABLE IF EXISTS bench_insert'
+else
+  psql "$PG_ADMIN_URL/postgres" -v ON_ERROR_STOP=1 -q \
+    -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
+  "$BIN" migrate --db "$DSN"
+  t0=$(date +%s.%N)
+  "$BIN" demo --customers "$CUSTOMERS" --db "$DSN"
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" -v n="$CUSTOMERS" 'BEGIN { printf "demo --customers %d took %.1f s\n", n, b - a }'
+fi
+psql "$DSN" -q -c 'VACUUM ANALYZE'
 
 wait_ready() {
   local url=$1 i
@@ -87,6 +112,9 @@ echo "== load: customer search"
   -target "search=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee "$WORK/search.txt"
 "$LOAD_BIN" "${common[@]}" -body '{"email":"ola.500001@example.com"}' \
   -target "search-email=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee -a "$WORK/search.txt"
+# The same prefix search with few connections: latency without saturating the two cores (-c: the last one wins).
+"$LOAD_BIN" "${common[@]}" -c "$SEARCH_CONNS" -body '{"lastName":"hans","maxResults":50}' \
+  -target "search-c$SEARCH_CONNS=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee -a "$WORK/search.txt"
 
 # The server holds up to 64 connections: stop it so pgbench gets its own.
 kill "$SERVE_PID" 2>/dev/null || true

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/connect-oss/connect/internal/errs"
@@ -21,6 +22,8 @@ type Engine struct {
 	Sealer   *Sealer
 	Gateways Gateways
 	Log      *slog.Logger
+	// OrderFlowFinished settles orders paid by orderPayment flows (flows.go).
+	OrderFlowFinished OrderFlowHook
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -50,14 +53,16 @@ const (
 // ChargeInvoice runs the due charge of one invoice paid by stored means:
 //  1. in one transaction it claims the attempt (charge_state charging, a
 //     pending payment row with the attempt's key);
-//  2. it asks the gateway, outside any transaction (a charge that was sent
-//     before is first looked up, never blindly repeated);
+//  2. it asks the gateway (a charge that was sent before is first looked
+//     up, never blindly repeated);
 //  3. in a second transaction it records the outcome: paid; declined (retry
 //     later, or hand the invoice to the payer when retries are used up); or
 //     unknown (reconciled on the next run).
 //
-// A crash between the steps leaves the invoice "charging" or "reconcile" and
-// the next run finishes it with the same key.
+// On PostgreSQL steps 2 and 3 share the second transaction, which holds the
+// invoice row while the gateway answers, so two nodes never ask about one
+// attempt at once. A crash between the steps leaves the invoice "charging"
+// or "reconcile" and the next run finishes it with the same key.
 func (e *Engine) ChargeInvoice(ctx context.Context, companyID, invoiceID int64) (ChargeResultOf, error) {
 	now := subscription.Now(ctx)
 	var (
@@ -122,35 +127,35 @@ func (e *Engine) ChargeInvoice(ctx context.Context, companyID, invoiceID int64) 
 	if err != nil {
 		return "", err
 	}
-	var amount int64
-	if err := e.DB.QueryRowContext(ctx, `SELECT amount FROM payments WHERE company_id = $1 AND idempotency_key = $2`, companyID, key).Scan(&amount); err != nil {
-		return "", store.Translate(err)
-	}
-	var res ChargeResult
-	if reconcile {
-		res, err = gw.Lookup(ctx, key)
-		if err == nil && res.Outcome == NotFound {
-			// The gateway never saw it: sending it now with the same key is the first charge.
+	ask := func(q store.Queryer) (int64, ChargeResult, error) {
+		var amount int64
+		if err := q.QueryRowContext(ctx, `SELECT amount FROM payments WHERE company_id = $1 AND idempotency_key = $2`, companyID, key).Scan(&amount); err != nil {
+			return 0, ChargeResult{}, store.Translate(err)
+		}
+		var res ChargeResult
+		var err error
+		if reconcile {
+			res, err = gw.Lookup(ctx, key)
+			if err == nil && res.Outcome == NotFound {
+				// The gateway never saw it: sending it now with the same key is the first charge.
+				res, err = gw.Charge(ctx, ChargeRequest{Key: key, Amount: amount, Currency: inv.Currency, Means: means})
+			}
+		} else {
 			res, err = gw.Charge(ctx, ChargeRequest{Key: key, Amount: amount, Currency: inv.Currency, Means: means})
 		}
-	} else {
-		res, err = gw.Charge(ctx, ChargeRequest{Key: key, Amount: amount, Currency: inv.Currency, Means: means})
+		if err != nil {
+			// Never logged with the reference: only the key, which names the invoice.
+			e.log().Warn("payment charge outcome unknown", "key", key, "err", err)
+			res = ChargeResult{Outcome: Unknown}
+		}
+		return amount, res, nil
 	}
-	if err != nil {
-		// Never logged with the reference: only the key, which names the invoice.
-		e.log().Warn("payment charge outcome unknown", "key", key, "err", err)
-		res = ChargeResult{Outcome: Unknown}
+	// ours reports whether cur still waits for this attempt's outcome.
+	ours := func(cur *Invoice) bool {
+		return cur.ChargeAttempts == attempt && (cur.ChargeState == ChargeCharging || cur.ChargeState == ChargeReconcile)
 	}
 	var out ChargeResultOf
-	err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
-		cur, err := getForUpdate(ctx, tx, e.DB.Dialect, companyID, invoiceID)
-		if err != nil {
-			return err
-		}
-		if cur.ChargeAttempts != attempt || (cur.ChargeState != ChargeCharging && cur.ChargeState != ChargeReconcile) {
-			out = ChargeSkipped // another run recorded this attempt first
-			return nil
-		}
+	record := func(tx *sql.Tx, cur *Invoice, amount int64, res ChargeResult) error {
 		switch res.Outcome {
 		case Succeeded:
 			out = ChargedOK
@@ -167,9 +172,70 @@ func (e *Engine) ChargeInvoice(ctx context.Context, companyID, invoiceID int64) 
 			}
 			return execOne(ctx, tx, `UPDATE invoices SET charge_state = 'reconcile', updated_at = $2 WHERE id = $1`, invoiceID, now.UnixMilli())
 		}
+	}
+	if e.DB.Dialect == store.Postgres {
+		// The gateway is asked inside the transaction that records the
+		// outcome, holding the invoice row: another node that finds the
+		// attempt "charging" meanwhile skips it instead of taking it for a
+		// crashed one and asking again. A crash releases the row with its
+		// connection, and the next run reconciles.
+		err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
+			cur, err := scanInvoice(tx.QueryRowContext(ctx, `SELECT `+invoiceColumns+` FROM invoices
+				WHERE company_id = $1 AND id = $2 FOR UPDATE SKIP LOCKED`, companyID, invoiceID))
+			if errors.Is(err, sql.ErrNoRows) {
+				out = ChargeSkipped // another node is asking the gateway right now
+				return nil
+			}
+			if err != nil {
+				return store.Translate(err)
+			}
+			if !ours(cur) {
+				out = ChargeSkipped // another run recorded this attempt first
+				return nil
+			}
+			amount, res, err := ask(tx)
+			if err != nil {
+				return err
+			}
+			return record(tx, cur, amount, res)
+		})
+		return out, err
+	}
+	// SQLite has one writer: a transaction open while the gateway answers
+	// would hold up every other write (the simulated gateway's too), so the
+	// gateway is asked between the two transactions. SQLite means one node,
+	// so a set of the keys being asked in this process stands in for the
+	// row lock.
+	if _, busy := askingSQLite.LoadOrStore(key, true); busy {
+		return ChargeSkipped, nil
+	}
+	defer askingSQLite.Delete(key)
+	if cur, err := Get(ctx, e.DB, companyID, invoiceID); err != nil {
+		return "", err
+	} else if !ours(cur) {
+		return ChargeSkipped, nil // another run asked and recorded it since the claim
+	}
+	amount, res, err := ask(e.DB)
+	if err != nil {
+		return "", err
+	}
+	err = e.DB.Tx(ctx, func(tx *sql.Tx) error {
+		cur, err := getForUpdate(ctx, tx, e.DB.Dialect, companyID, invoiceID)
+		if err != nil {
+			return err
+		}
+		if !ours(cur) {
+			out = ChargeSkipped // another run recorded this attempt first
+			return nil
+		}
+		return record(tx, cur, amount, res)
 	})
 	return out, err
 }
+
+// askingSQLite holds the charge keys whose outcome a run of this process is
+// asking and recording (SQLite only; see ChargeInvoice).
+var askingSQLite sync.Map
 
 // recordDecline books a declined attempt: a payment/failed event, then a
 // retry on the company's schedule, or the invoice goes to the payer.

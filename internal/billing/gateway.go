@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/connect-oss/connect/internal/store"
@@ -37,6 +38,7 @@ const (
 	Declined  Outcome = "declined"
 	Unknown   Outcome = "unknown"  // the gateway could not say; ask again later
 	NotFound  Outcome = "notFound" // Lookup: the gateway never saw the key
+	Pending   Outcome = "pending"  // accepted; the payer or provider decides later (a payment request)
 )
 
 // ChargeResult is a gateway's answer.
@@ -44,6 +46,17 @@ type ChargeResult struct {
 	Outcome     Outcome
 	ProviderRef string
 	Reason      string
+}
+
+// PaymentRequest asks a payer to approve a one-off payment on their phone
+// (an SMS, the Vipps or Swish app). Key is the idempotency key.
+type PaymentRequest struct {
+	Key        string
+	Amount     int64 // minor units
+	Currency   string
+	Phone      string // E.164
+	ProviderID int64  // 0 for methods no payment provider serves (SMS)
+	MerchantID string
 }
 
 // ErrTimeout is a charge whose response never came: the charge may or may
@@ -72,11 +85,16 @@ type FlowResult struct {
 }
 
 // PaymentGateway is one provider kind's adapter (spec payment.md "Payment
-// providers"). Real Klarna, Nexi, PayEx and Vipps adapters implement it; the
-// server ships only the simulated one.
+// providers"), and the only payment gateway interface of the server: renewal
+// charges, hosted flows and orders (package order, through order.Deps) all
+// go through it. Real Klarna, Nexi, PayEx and Vipps adapters implement it;
+// the server ships only the simulated one.
 type PaymentGateway interface {
 	// Charge charges stored means. An error means the outcome is unknown.
 	Charge(ctx context.Context, r ChargeRequest) (ChargeResult, error)
+	// RequestPayment asks the payer to approve a payment on their phone;
+	// the answer is usually Pending, the outcome arriving later.
+	RequestPayment(ctx context.Context, r PaymentRequest) (ChargeResult, error)
 	// Lookup reports what became of the charge with that key (reconciliation).
 	Lookup(ctx context.Context, key string) (ChargeResult, error)
 	// Begin starts a hosted flow and returns the URL the browser goes to.
@@ -101,18 +119,24 @@ func SimulatedGateways(db *store.DB, publicURL string) Gateways {
 	}
 }
 
-// SimulatedGateway is the built-in test provider: it never leaves the server.
-// It is deterministic by the amount's last two digits (minor units):
+// SimulatedGateway is the built-in test provider: it never leaves the server
+// and moves no money. Charges are deterministic by the amount's last two
+// digits (minor units) and by the means' reference:
 //
 //	…13  declined
 //	…17  charged, but the response is lost (ErrTimeout); Lookup finds it
 //	…19  the first call per key answers Unknown without charging; Lookup
 //	     says NotFound, and a repeat with the same key charges
+//	a reference containing "decline" or "fail": declined
+//	a reference containing "pending": Pending, nothing charged
 //	else succeeded
 //
-// Like a real provider it remembers keys: a key seen before returns the first
-// result. Its memory is the simulated_gateway_charges table, so it survives
-// restarts of our process as a remote provider would.
+// Payment requests are refused for a phone number ending in 0000 and
+// otherwise stay Pending (the payer answers later, as a provider's callback
+// would report). Like a real provider it remembers charge keys: a key seen
+// before returns the first result. Its memory is the
+// simulated_gateway_charges table, so it survives restarts of our process as
+// a remote provider would.
 type SimulatedGateway struct {
 	DB        *store.DB
 	Kind      string
@@ -134,6 +158,10 @@ func (g *SimulatedGateway) Charge(ctx context.Context, r ChargeRequest) (ChargeR
 		return ChargeResult{Outcome: Outcome(outcome), ProviderRef: ref}, nil
 	}
 	cents := r.Amount % 100
+	lowerRef := strings.ToLower(r.Means.Reference)
+	if strings.Contains(lowerRef, "pending") {
+		return ChargeResult{Outcome: Pending}, nil
+	}
 	ref = "sim_" + randomToken(20)
 	if cents == 19 && calls == 0 {
 		_, err := g.DB.ExecContext(ctx, `INSERT INTO simulated_gateway_charges (idempotency_key, amount, currency, reference, outcome, calls, created_at)
@@ -144,7 +172,7 @@ func (g *SimulatedGateway) Charge(ctx context.Context, r ChargeRequest) (ChargeR
 		return ChargeResult{Outcome: Unknown, Reason: "simulated: outcome unknown"}, nil
 	}
 	outcome = string(Succeeded)
-	if cents == 13 {
+	if cents == 13 || strings.Contains(lowerRef, "decline") || strings.Contains(lowerRef, "fail") {
 		outcome = string(Declined)
 	}
 	// First writer wins, exactly like a provider deduplicating by key.
@@ -166,6 +194,14 @@ func (g *SimulatedGateway) Charge(ctx context.Context, r ChargeRequest) (ChargeR
 		res.Reason = "simulated: declined"
 	}
 	return res, nil
+}
+
+// RequestPayment refuses phones ending in 0000 and leaves others pending.
+func (g *SimulatedGateway) RequestPayment(_ context.Context, r PaymentRequest) (ChargeResult, error) {
+	if strings.HasSuffix(r.Phone, "0000") {
+		return ChargeResult{Outcome: Declined, Reason: "payment request refused by the (simulated) payer"}, nil
+	}
+	return ChargeResult{Outcome: Pending, ProviderRef: "sim_req_" + randomToken(16)}, nil
 }
 
 func (g *SimulatedGateway) Lookup(ctx context.Context, key string) (ChargeResult, error) {
@@ -190,7 +226,7 @@ func (g *SimulatedGateway) Resolve(_ context.Context, f Flow, in url.Values) (Fl
 	case "approve":
 		r := FlowResult{Status: "finished"}
 		if f.MeansKind != "" {
-			r.Means = &Means{Kind: f.MeansKind, Reference: "test_" + randomToken(24)}
+			r.Means = &Means{Kind: f.MeansKind, Reference: "test_" + randomFrom(referenceAlphabet, 24)}
 			if f.MeansKind == "payexToken" || f.MeansKind == "nexiSubscription" {
 				exp := time.Now().AddDate(0, 12, 0)
 				if in.Get("expiry") == "thisMonth" {
@@ -217,11 +253,17 @@ func (g *SimulatedGateway) Revoke(context.Context, Means) error { return nil }
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-func randomToken(n int) string {
+// referenceAlphabet has no vowels, so a stored reference the simulator
+// makes never spells one of its outcome words (decline, fail, pending).
+const referenceAlphabet = "bcdfghjklmnpqrstvwxz0123456789"
+
+func randomToken(n int) string { return randomFrom(tokenAlphabet, n) }
+
+func randomFrom(alphabet string, n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	for i := range b {
-		b[i] = tokenAlphabet[int(b[i])%len(tokenAlphabet)]
+		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
 }

@@ -139,10 +139,14 @@ func (h Handlers) AddMeans(kind string) http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, b.ProductCode); errs.Is(err, errs.NotFound) {
+		s, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, b.ProductCode)
+		if errs.Is(err, errs.NotFound) {
 			return FlowStarted{Success: false, Reason: "noSubscription"}, nil
 		} else if err != nil {
 			return nil, err
+		}
+		if !billed(s) {
+			return FlowStarted{Success: false, Reason: "methodNotAllowed"}, nil
 		}
 		id, err := h.Engine.StartFlow(r.Context(), StartRequest{CompanyID: p.CompanyID, ClientID: p.ClientID, UserID: p.UserID,
 			CustomerNumber: cno, Purpose: kind, ProductCode: b.ProductCode, ProviderID: prov.ID, Method: meansKinds[kind].method})
@@ -152,6 +156,12 @@ func (h Handlers) AddMeans(kind string) http.Handler {
 		return FlowStarted{Success: true, TransactionID: id}, nil
 	})
 }
+
+// billed reports whether a subscription is charged period by period, so
+// that a payment method applies to it. A free subscription has no method
+// (payment.md) and one with a fixed end never renews: for both the product
+// allows no provider's method (reason methodNotAllowed).
+func billed(s *subscription.Sub) bool { return s.Price > 0 && !s.FixedEnd }
 
 // RemoveBody is the body of the Remove operations (one reference field per kind).
 type RemoveBody struct {
@@ -234,7 +244,7 @@ func (h Handlers) MethodList() http.Handler {
 		if cno, ok, err := h.caller(r.Context(), p); err != nil {
 			return nil, err
 		} else if ok {
-			if s, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, product); err == nil && s.Price > 0 {
+			if s, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, product); err == nil && billed(s) {
 				if active, err = CurrentMethod(r.Context(), h.Engine.DB, p.CompanyID, cno, product); err != nil {
 					return nil, err
 				}
@@ -302,8 +312,12 @@ func (h Handlers) MethodChange() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, product); err != nil {
+		s, err := subscription.Current(r.Context(), h.Engine.DB, p.CompanyID, cno, product)
+		if err != nil {
 			return nil, err
+		}
+		if !billed(s) {
+			return nil, errs.Field("paymentMethod", "%s is not possible for %s: the subscription is free or has a fixed end", b.PaymentMethod, product)
 		}
 		id, err := h.Engine.StartFlow(r.Context(), StartRequest{CompanyID: p.CompanyID, ClientID: p.ClientID, UserID: p.UserID,
 			CustomerNumber: cno, Purpose: PurposeChange, ProductCode: product, ProviderID: providerID, Method: b.PaymentMethod})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -341,57 +342,57 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 		r.subID, r.orderID, r.mID = nullable(n.SubscriptionID), nullable(n.OrderID), nullable(n.MeansID)
 		rows = append(rows, r)
 	}
+	// Statements and their arguments are built before the numbers are
+	// reserved: the sequence row stays locked from the reservation until
+	// the commit, so parallel runs queue only for the inserts themselves.
+	// One multi-row insert per chunk of invoices, one for their lines and
+	// one for their events, instead of three round trips per invoice; 500
+	// rows of 29 parameters stay below SQLite's and PostgreSQL's limits.
+	const chunk, perRow = 500, 29
+	type batch struct {
+		lo, hi int
+		query  string
+		args   []any
+	}
+	var batches []batch
+	for lo := 0; lo < len(rows); lo += chunk {
+		hi := min(lo+chunk, len(rows))
+		b := []byte(`INSERT INTO invoices (company_id, invoice_number, kind, customer_number, subscription_id,
+			order_id, period_no, product_code, product_name, invoice_date, due_date, from_date, incl_date, period, period_unit,
+			currency, amount, vat_amount, status, method_code, product_method, means_id, payment_reference, view_token,
+			planned_payment_date, charge_state, next_charge_at, payer_name, payer_address, created_at, updated_at) VALUES `)
+		args := make([]any, 0, (hi-lo)*perRow)
+		for i := lo; i < hi; i++ {
+			r := &rows[i]
+			n := r.n
+			if i > lo {
+				b = append(b, ", "...)
+			}
+			b = appendRow(b, len(args), perRow, invoiceLiterals)
+			// The invoice number and the KID (nil here) are set once reserved.
+			args = append(args, companyID, nil, n.CustomerNumber, r.subID, r.orderID, n.PeriodNo, n.ProductCode, n.ProductName,
+				r.invoiceDate, r.due, n.FromDate, n.InclDate, n.Period, n.PeriodUnit, n.Currency, r.amount, r.vat, r.code,
+				r.method, r.mID, nil, r.token, r.planned, r.chargeState, r.nextCharge, r.name, r.addr, ms, ms)
+		}
+		b = append(b, " ON CONFLICT DO NOTHING RETURNING id, invoice_number"...)
+		batches = append(batches, batch{lo: lo, hi: hi, query: string(b), args: args})
+	}
 	first, err := reserveInvoiceNumbers(ctx, tx, companyID, int64(len(rows)))
 	if err != nil {
 		return nil, err
 	}
-	// Multi-row inserts: one statement per chunk of invoices and one for
-	// their lines, instead of two round trips per invoice.
 	out := make([]Issued, len(rows))
-	const chunk = 200
-	for lo := 0; lo < len(rows); lo += chunk {
-		hi := min(lo+chunk, len(rows))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO invoices (company_id, invoice_number, kind, customer_number, subscription_id,
-			order_id, period_no, product_code, product_name, invoice_date, due_date, from_date, incl_date, period, period_unit,
-			currency, amount, vat_amount, status, method_code, product_method, means_id, payment_reference, view_token,
-			planned_payment_date, charge_state, next_charge_at, payer_name, payer_address, created_at, updated_at) VALUES `)
-		args := make([]any, 0, (hi-lo)*28)
-		for i := lo; i < hi; i++ {
-			r := &rows[i]
-			n := r.n
-			number := first + int64(i)
-			if i > lo {
-				b.WriteString(", ")
-			}
-			p := len(args)
-			b.WriteString("(")
-			for k := 1; k <= 28; k++ {
-				if k > 1 {
-					b.WriteString(", ")
-				}
-				fmt.Fprintf(&b, "$%d", p+k)
-				switch k {
-				case 2:
-					b.WriteString(", 'invoice'")
-				case 17:
-					b.WriteString(", 'open'")
-				case 28:
-					fmt.Fprintf(&b, ", $%d", p+28)
-				}
-			}
-			b.WriteString(")")
-			args = append(args, companyID, number, n.CustomerNumber, r.subID, r.orderID, n.PeriodNo, n.ProductCode, n.ProductName,
-				r.invoiceDate, r.due, n.FromDate, n.InclDate, n.Period, n.PeriodUnit, n.Currency, r.amount, r.vat, r.code,
-				r.method, r.mID, KID(number, ci.settings.KidLength, ci.settings.KidCheck), r.token, r.planned, r.chargeState,
-				r.nextCharge, r.name, r.addr, ms)
+	events := make([]event.Event, 0, len(rows))
+	for _, bt := range batches {
+		for i := bt.lo; i < bt.hi; i++ {
+			number, p := first+int64(i), (i-bt.lo)*perRow
+			bt.args[p+1], bt.args[p+20] = number, KID(number, ci.settings.KidLength, ci.settings.KidCheck)
 		}
-		b.WriteString(" ON CONFLICT DO NOTHING RETURNING id, invoice_number")
-		res, err := tx.QueryContext(ctx, b.String(), args...)
+		res, err := tx.QueryContext(ctx, bt.query, bt.args...)
 		if err != nil {
 			return nil, store.Translate(err)
 		}
-		ids := map[int64]int64{}
+		ids := make(map[int64]int64, bt.hi-bt.lo)
 		for res.Next() {
 			var id, number int64
 			if err := res.Scan(&id, &number); err != nil {
@@ -406,7 +407,7 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 		}
 		var lines []Line
 		var owners []int64
-		for i := lo; i < hi; i++ {
+		for i := bt.lo; i < bt.hi; i++ {
 			number := first + int64(i)
 			id, ok := ids[number]
 			if !ok {
@@ -422,46 +423,62 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 				lines = append(lines, l)
 				owners = append(owners, id)
 			}
+			n := rows[i].n
+			events = append(events, event.Event{CompanyID: companyID, Source: ci.code, Type: "invoice", Status: "issued",
+				Data: invoiceEventData(number, n.CustomerNumber, n.ProductCode, rows[i].amount, StatusOpen), Time: now})
 		}
 		if err := insertLinesOf(ctx, tx, companyID, owners, lines); err != nil {
 			return nil, err
 		}
-		for i := lo; i < hi; i++ {
-			if out[i].Skipped {
-				continue
-			}
-			n := rows[i].n
-			if _, err := event.Record(ctx, tx, event.Event{CompanyID: companyID, Source: ci.code, Type: "invoice", Status: "issued",
-				Data: invoiceEventData(out[i].Number, n.CustomerNumber, n.ProductCode, rows[i].amount, StatusOpen), Time: now}); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if _, err := event.RecordBatch(ctx, tx, events); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
+// invoiceLiterals are the columns an issued invoice row always starts with:
+// kind after the invoice number, status after the VAT amount.
+var invoiceLiterals = map[int]string{2: "'invoice'", 17: "'open'"}
+
+// appendRow appends one row of a multi-row VALUES list: parameters p+1 to
+// p+per, with fixed[k] written after the k-th of them (a literal column).
+func appendRow(b []byte, p, per int, fixed map[int]string) []byte {
+	b = append(b, '(')
+	for k := 1; k <= per; k++ {
+		if k > 1 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(p+k), 10)
+		if f, ok := fixed[k]; ok {
+			b = append(b, ", "...)
+			b = append(b, f...)
+		}
+	}
+	return append(b, ')')
+}
+
 // insertLinesOf inserts lines (owners[i] is line i's invoice), numbering them per invoice.
 func insertLinesOf(ctx context.Context, tx *sql.Tx, companyID int64, owners []int64, lines []Line) error {
-	const per = 500
+	const per, perRow = 500, 11
 	no := map[int64]int{}
 	for lo := 0; lo < len(lines); lo += per {
 		hi := min(lo+per, len(lines))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO invoice_lines (invoice_id, company_id, line_no, product_code, description, from_date, incl_date,
+		b := []byte(`INSERT INTO invoice_lines (invoice_id, company_id, line_no, product_code, description, from_date, incl_date,
 			amount, vat_amount, vat_percent, explanation) VALUES `)
-		args := make([]any, 0, (hi-lo)*11)
+		args := make([]any, 0, (hi-lo)*perRow)
 		for j := lo; j < hi; j++ {
 			l := lines[j]
 			if j > lo {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			p := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10, p+11)
+			b = appendRow(b, len(args), perRow, nil)
 			no[owners[j]]++
 			args = append(args, owners[j], companyID, no[owners[j]], l.ProductCode, l.Description, l.FromDate, l.InclDate, l.Amount,
 				vatOf(l.Amount, l.VatPercent), l.VatPercent, l.Explanation)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, string(b), args...); err != nil {
 			return store.Translate(err)
 		}
 	}

@@ -180,6 +180,20 @@ func (e *Engine) RemoveMeans(ctx context.Context, companyID, customer int64, kin
 	return true, nil
 }
 
+// HoldsMeans reports whether the customer's valid means of kind for product
+// has reference ref (the ticket a payment change names).
+func (e *Engine) HoldsMeans(ctx context.Context, companyID, customer int64, product, kind, ref string) (bool, error) {
+	if ref == "" || len(ref) > 128 {
+		return false, nil
+	}
+	_, err := e.loadMeans(ctx, e.DB, companyID, `customer_number = $2 AND product_code = $3 AND kind = $4 AND reference_mac = $5 AND status = 'valid'`,
+		customer, product, kind, e.Sealer.Digest(companyID, ref))
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func refField(kind string) string {
 	switch kind {
 	case "klarnaToken":

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/tenant"
 	"github.com/connect-oss/connect/internal/value"
 )
 
@@ -417,3 +419,59 @@ func parseFilter(get func(string) string, withUnpaid bool) (Filter, error) {
 	}
 	return f, nil
 }
+
+// InvoiceView is an invoice as its hosted view (invoiceHotelUrl) shows it.
+type InvoiceView struct {
+	CompanyName string
+	CompanyCode string
+	Status      string // stored status: open, overdue, reminded, paid, credited, cancelled
+	Balance     int64  // minor units
+	Details     *InvoiceDetails
+}
+
+// ValidViewToken reports whether s has the shape of a view token: 28
+// characters of a–z and 0–9.
+func ValidViewToken(s string) bool {
+	if len(s) != 28 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(viewAlphabet, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// ViewInvoice returns the invoice whose view token is token, for its hosted
+// view: the token is the only credential, so it opens that one invoice and
+// nothing else (NotFound otherwise). publicURL is the login host's base.
+func (e *Engine) ViewInvoice(ctx context.Context, publicURL, token string) (*InvoiceView, error) {
+	if !ValidViewToken(token) {
+		return nil, errs.E(errs.NotFound, "invoice not found")
+	}
+	inv, err := scanInvoice(e.DB.QueryRowContext(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE view_token = $1 AND kind = 'invoice'`, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "invoice not found")
+	}
+	if err != nil {
+		return nil, store.Translate(err)
+	}
+	c, err := tenant.GetCompany(ctx, e.DB, inv.CompanyID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := c.Location()
+	if err != nil {
+		return nil, err
+	}
+	v := &viewer{db: e.DB, companyID: c.ID, companyCode: c.Code, loc: loc, viewBase: strings.TrimSuffix(publicURL, "/") + "/user/invoice/view/"}
+	d, err := v.details(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return &InvoiceView{CompanyName: c.Name, CompanyCode: c.Code, Status: inv.Status, Balance: inv.Balance(), Details: d}, nil
+}
+
+// AmountText renders minor units as "295.00".
+func AmountText(minor int64) string { return amountText(minor) }

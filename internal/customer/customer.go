@@ -545,8 +545,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (*Customer, error) {
 	if floor.Valid {
 		c.Floor = &floor.Int64
 	}
-	_ = json.Unmarshal([]byte(emails), &c.Emails)
-	_ = json.Unmarshal([]byte(phones), &c.PhoneNumbers)
+	c.Emails, c.PhoneNumbers = stringList(emails), stringList(phones)
 	// Rows written before the lists existed (or by the benchmark generator)
 	// only have the single columns.
 	if len(c.Emails) == 0 && email != "" {
@@ -563,6 +562,34 @@ func scanCustomer(row interface{ Scan(...any) error }) (*Customer, error) {
 	}
 	c.Categories = []Category{}
 	return &c, nil
+}
+
+// stringList decodes a stored JSON list of strings. The lists are written by
+// json.Marshal, so the common shapes ("[]", or plain strings without escapes)
+// are split directly: a search returns up to 100 customers with two lists
+// each, and json.Unmarshal was a tenth of its CPU time.
+func stringList(s string) []string {
+	switch {
+	case s == "" || s == "[]":
+		return nil
+	case len(s) >= 4 && strings.HasPrefix(s, `["`) && strings.HasSuffix(s, `"]`) && !strings.ContainsRune(s, '\\'):
+		// Without backslashes every quote is a delimiter, so the separators
+		// are exactly `","`; anything else takes the general decoder.
+		parts := strings.Split(s[2:len(s)-2], `","`)
+		for _, p := range parts {
+			if strings.ContainsRune(p, '"') || !utf8.ValidString(p) {
+				return decodeStringList(s)
+			}
+		}
+		return parts
+	}
+	return decodeStringList(s)
+}
+
+func decodeStringList(s string) []string {
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out)
+	return out
 }
 
 // Get returns the company's customer with its categories; errs.NotFound when

@@ -237,9 +237,13 @@ func (h Handlers) SearchClient() http.Handler {
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
 		}
-		country, err := h.country(r.Context(), p.CompanyID)
-		if err != nil {
-			return nil, err
+		var country string
+		if req.NeedsCountry() {
+			c, err := h.country(r.Context(), p.CompanyID)
+			if err != nil {
+				return nil, err
+			}
+			country = c
 		}
 		list, err := Search(r.Context(), h.DB, p.CompanyID, country, req)
 		if err != nil {

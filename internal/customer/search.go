@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/store"
@@ -51,7 +52,8 @@ const (
 const prefixEnd = "\U0010FFFF"
 
 // Search finds the company's customers matching every given criterion.
-func Search(ctx context.Context, q store.Queryer, companyID int64, companyCountry string, r SearchRequest) ([]*Customer, error) {
+// companyCountry is needed only when NeedsCountry.
+func Search(ctx context.Context, db *store.DB, companyID int64, companyCountry string, r SearchRequest) ([]*Customer, error) {
 	switch {
 	case r.MaxResults == 0:
 		r.MaxResults = DefaultMaxResults
@@ -132,30 +134,74 @@ func Search(ctx context.Context, q store.Queryer, companyID int64, companyCountr
 		sb.WriteString(" AND c.customer_number > " + arg(r.AfterCustomerNumber))
 	}
 	sb.WriteString(" ORDER BY c.customer_number LIMIT " + arg(r.MaxResults))
-	if db, ok := q.(*store.DB); ok && db.Dialect == store.Postgres {
-		// Plan with the actual values (an unnamed statement), never a cached
-		// generic plan: for a generic plan PostgreSQL guesses a prefix matches
-		// 0.5 % of the rows and sorts them all, which at a million customers and
-		// a common prefix ("hans") takes 140 ms instead of 0.3 ms.
-		args = append([]any{pgx.QueryExecModeExec}, args...)
+	out := []*Customer{}
+	scan := func(row interface{ Scan(...any) error }) error {
+		c, err := scanCustomer(row)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
 	}
-	rows, err := q.QueryContext(ctx, sb.String(), args...)
+	var err error
+	if db.Dialect == store.Postgres {
+		err = searchPostgres(ctx, db, sb.String(), args, scan)
+	} else {
+		err = each(ctx, db, sb.String(), args, scan)
+	}
 	if err != nil {
 		return nil, store.Translate(err)
 	}
-	defer rows.Close()
-	out := []*Customer{}
-	for rows.Next() {
-		c, err := scanCustomer(rows)
+	return out, loadCategories(ctx, db, out)
+}
+
+// searchPostgres runs the search on pgx directly: database/sql converts every
+// column to a driver value before scanning it, a quarter of a 50-customer
+// search's CPU time. It plans with the actual values (an unnamed statement),
+// never a cached generic plan: for a generic plan PostgreSQL guesses a prefix
+// matches 0.5 % of the rows and sorts them all, which at a million customers
+// and a common prefix ("hans") takes 140 ms instead of 0.3 ms.
+func searchPostgres(ctx context.Context, db *store.DB, query string, args []any, fn func(row interface{ Scan(...any) error }) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		rows, err := driverConn.(*stdlib.Conn).Conn().Query(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, c)
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// each runs query and calls fn for every row.
+func each(ctx context.Context, db *store.DB, query string, args []any, fn func(row interface{ Scan(...any) error }) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
 	}
-	return out, loadCategories(ctx, q, out)
+	return rows.Err()
+}
+
+// NeedsCountry reports whether the criteria need the company's country (to
+// normalise a phone number or pad a postal code); name searches do not, and
+// skip reading the company.
+func (r SearchRequest) NeedsCountry() bool {
+	return strings.TrimSpace(r.PhoneNumber) != "" || strings.TrimSpace(r.PostalCode) != ""
 }
 
 func prefixed(alias, columns string) string {

@@ -17,11 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connect-oss/connect/internal/billing"
+	"github.com/connect-oss/connect/internal/delivery"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/privacy"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
@@ -42,7 +45,7 @@ type Runner struct {
 
 // Report counts what one pass did.
 type Report struct {
-	Advanced  int // subscription.Advance: pauses, expiries, free renewals
+	Advanced  int // subscription.Advance and delivery.Advance: pauses, expiries, free renewals, stops
 	Issued    int // renewal invoices
 	Charged   int // successful charges
 	Declined  int
@@ -52,11 +55,14 @@ type Report struct {
 	Reminded  int
 	Suspended int
 	Lapsed    int // unpaid renewal offers cancelled, subscription ended
+	Restarted int // runs started again after a gap of periods never invoiced
+	Erased    int // customers anonymised by erasures that were waiting
+	Purged    int // consent events deleted after their evidence years
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d",
-		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed)
+	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d restarted=%d erased=%d purged=%d",
+		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed, r.Restarted, r.Erased, r.Purged)
 }
 
 func (r *Runner) workers() int {
@@ -92,6 +98,12 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("advance subscriptions: %w", err)
 	}
+	// Delivery stops: plan the next vacation pause, apply stops that began.
+	n, err = delivery.Advance(ctx, r.DB)
+	rep.Advanced += n
+	if err != nil {
+		return rep, fmt.Errorf("advance delivery stops: %w", err)
+	}
 	rows, err := r.DB.QueryContext(ctx, `SELECT id FROM companies ORDER BY id`)
 	if err != nil {
 		return rep, store.Translate(err)
@@ -111,6 +123,15 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (Report, error) {
 			return rep, err
 		}
 	}
+	// Privacy: erasures waiting for open invoices and paid periods to end
+	// complete once billing is done with the customer; consent evidence past
+	// its retention is purged.
+	if rep.Erased, err = privacy.CompleteDueErasures(ctx, r.DB, at); err != nil {
+		return rep, fmt.Errorf("complete erasures: %w", err)
+	}
+	if rep.Purged, err = privacy.PurgeExpiredEvidence(ctx, r.DB, at); err != nil {
+		return rep, fmt.Errorf("purge consent evidence: %w", err)
+	}
 	return rep, nil
 }
 
@@ -121,6 +142,7 @@ type company struct {
 	loc      *time.Location
 	settings billing.Settings
 	today    string
+	behind   atomic.Int64 // renewals this round whose new period is already over
 }
 
 func (r *Runner) company(ctx context.Context, id int64, at time.Time, rep *Report) error {
@@ -141,16 +163,33 @@ func (r *Runner) company(ctx context.Context, id int64, at time.Time, rep *Repor
 		name string
 		fn   func(context.Context, *company, time.Time, *Report) error
 	}{
-		{"issue", r.issue}, {"charge", r.charge}, {"renew", r.renew},
+		// Dunning first: a subscription suspended or ended today gets no
+		// next invoice today.
 		{"overdue", r.overdue}, {"remind", r.remind}, {"suspend", r.suspend}, {"lapse", r.lapse},
+		{"issue", r.issue}, {"charge", r.charge}, {"renew", r.renew},
 	}
-	for _, st := range steps {
-		if err := st.fn(ctx, c, at, rep); err != nil {
-			return fmt.Errorf("%s (company %s): %w", st.name, rec.Code, err)
+	// A round that renewed a period already over (the jobs did not run for
+	// a while) runs the steps again, so one pass catches up: that period's
+	// dunning runs first (an unpaid one is suspended), then the next period
+	// restarts (see issue). Every step is safe to repeat; maxRounds only
+	// bounds a surprise.
+	for round := 0; round < maxRounds; round++ {
+		c.behind.Store(0)
+		for _, st := range steps {
+			if err := st.fn(ctx, c, at, rep); err != nil {
+				return fmt.Errorf("%s (company %s): %w", st.name, rec.Code, err)
+			}
+		}
+		if c.behind.Load() == 0 {
+			break
 		}
 	}
 	return nil
 }
+
+// maxRounds bounds the rounds of one pass: a subscription needs at most two
+// (renew the period invoiced before a gap, then restart and renew the next).
+const maxRounds = 4
 
 // idWindow is how many subscription ids one claim window spans.
 const idWindow = 5000
@@ -215,8 +254,37 @@ func (r *Runner) parallel(ctx context.Context, companyID int64, step string, fn 
 	return total, first
 }
 
-const noNextInvoice = `NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1)`
-const hasNextInvoice = `EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1)`
+// nextInvoice finds the invoice of a subscription's next period. The
+// OFFSET 0 keeps PostgreSQL from turning the (NOT) EXISTS into a merge
+// (anti) join that reads invoices_period from its start on every claim,
+// which grows with every invoice ever issued; as a subplan it is one index
+// probe per claimed row.
+const nextInvoice = `SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1 LIMIT 1 OFFSET 0`
+
+const noNextInvoice = `NOT EXISTS (` + nextInvoice + `)`
+const hasNextInvoice = `EXISTS (` + nextInvoice + `)`
+
+// claimRenewing claims the next batch of the window for a step. On
+// PostgreSQL the claim is planned for its actual bounds each time: a
+// cached generic plan cannot tell a 5,000-id window from the whole table
+// and scans subscriptions_due, whose size grows with the data set. The
+// inserts that follow keep their cached plans.
+func (r *Runner) claimRenewing(ctx context.Context, tx *sql.Tx, companyID, endBefore, afterID, upTo int64, extra string) ([]*subscription.Sub, error) {
+	if r.DB.Dialect != store.Postgres {
+		return subscription.ClaimRenewing(ctx, tx, r.DB.Dialect, companyID, endBefore, afterID, upTo, r.batch(), extra)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+		return nil, store.Translate(err)
+	}
+	subs, err := subscription.ClaimRenewing(ctx, tx, r.DB.Dialect, companyID, endBefore, afterID, upTo, r.batch(), extra)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode TO DEFAULT`); err != nil {
+		return nil, store.Translate(err)
+	}
+	return subs, nil
+}
 
 var periodUnits = map[string]string{"day": "D", "week": "W", "month": "M", "year": "Y"}
 
@@ -231,11 +299,12 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 		return err
 	}
 	invoiceDay, _ := time.ParseInLocation("2006-01-02", c.today, c.loc)
+	var restarted atomic.Int64
 	n, err := r.parallel(ctx, c.id, "issue", func(ctx context.Context, cursor *int64, upTo int64) (int, int, error) {
 		issued, claimed := 0, 0
 		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
 			issued = 0
-			subs, err := subscription.ClaimRenewing(ctx, tx, r.DB.Dialect, c.id, endBefore, *cursor, upTo, r.batch(), noNextInvoice)
+			subs, err := r.claimRenewing(ctx, tx, c.id, endBefore, *cursor, upTo, noNextInvoice)
 			if err != nil || len(subs) == 0 {
 				return err
 			}
@@ -255,13 +324,28 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 				if err != nil {
 					return err
 				}
+				if end.Before(invoiceDay) {
+					// The period is over and was never invoiced: the jobs did not run.
+					if s.PauseFrom.Valid && s.PauseFrom.Int64 <= invoiceDay.UnixMilli() {
+						continue // a pause due to begin, which Advance could not begin: left to it
+					}
+					if s, err = restart(ctx, tx, c, s, invoiceDay); err != nil {
+						return err
+					}
+					if from, end, err = s.PeriodBounds(c.loc, n); err != nil {
+						return err
+					}
+					restarted.Add(1)
+				}
 				p := products[s.ProductCode]
 				fromDate, inclDate := from.Format("2006-01-02"), end.Format("2006-01-02")
+				// Period n's terms: the coupon's renewal terms from period 2.
+				price, length, typ := s.TermsOf(n)
 				ni := billing.NewInvoice{CompanyID: c.id, CustomerNumber: s.CustomerNumber, SubscriptionID: s.ID, PeriodNo: n,
 					ProductCode: s.ProductCode, ProductName: p.name, InvoiceDate: invoiceDay, FromDate: fromDate, InclDate: inclDate,
-					Period: s.PeriodLength, PeriodUnit: periodUnits[s.PeriodType], Currency: s.Currency,
+					Period: length, PeriodUnit: periodUnits[typ], Currency: s.Currency,
 					Lines: []billing.Line{{ProductCode: s.ProductCode, Description: p.name, FromDate: fromDate, InclDate: inclDate,
-						Amount: s.Price, VatPercent: p.vat, Explanation: fmt.Sprintf("period %d, %s to %s", n, fromDate, inclDate)}},
+						Amount: price, VatPercent: p.vat, Explanation: fmt.Sprintf("period %d, %s to %s", n, fromDate, inclDate)}},
 					SkipDuplicate: true}
 				if pay, ok := payers[s.CustomerNumber]; ok {
 					ni.PayerName, ni.PayerAddress = pay[0], pay[1]
@@ -282,7 +366,42 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 		return claimed, issued, err
 	})
 	rep.Issued += n
+	rep.Restarted += int(restarted.Load())
 	return err
+}
+
+// restart starts a subscription's run again today because its next period
+// ended before it was ever invoiced (the jobs did not run through it). The
+// gap is handled as the lifecycle handles any unpaid gap: as a pause from
+// the end of the paid period, resumed today, so the next period begins
+// today and startTime moves to today (DECISIONS.md, "Billing and
+// payments"). The missed periods are never billed: an invoice for a period
+// already over cannot be a renewal offer, and stored means are charged for
+// a period as it begins. A pause planned for a later day is kept. The
+// caller holds the subscription's row lock (the claim).
+func restart(ctx context.Context, tx *sql.Tx, c *company, s *subscription.Sub, today time.Time) (*subscription.Sub, error) {
+	ctx = subscription.WithActor(ctx, "system:renewal-restart")
+	planned, until, extend := s.PauseFrom, time.Time{}, s.PauseExtend
+	if s.PauseUntil.Valid {
+		until = time.UnixMilli(s.PauseUntil.Int64)
+	}
+	if planned.Valid { // Pause takes one pause at a time: set the planned one aside
+		if err := subscription.Resume(ctx, tx, c.id, s.ID, today); err != nil {
+			return nil, err
+		}
+	}
+	if err := subscription.Pause(ctx, tx, c.id, s.ID, today, time.Time{}, false); err != nil {
+		return nil, err
+	}
+	if err := subscription.Resume(ctx, tx, c.id, s.ID, today); err != nil {
+		return nil, err
+	}
+	if planned.Valid {
+		if err := subscription.Pause(ctx, tx, c.id, s.ID, time.UnixMilli(planned.Int64), until, extend); err != nil {
+			return nil, err
+		}
+	}
+	return subscription.Load(ctx, tx, c.id, s.ID)
 }
 
 type product struct {
@@ -353,6 +472,35 @@ func payerSnapshots(ctx context.Context, q store.Queryer, companyID int64, subs 
 type meansRef struct {
 	id   int64
 	kind string
+}
+
+// nextInvoiceStatuses reads, in one query for a claimed batch, the status
+// of each subscription's invoice of its next period, by subscription id.
+func nextInvoiceStatuses(ctx context.Context, q store.Queryer, subs []*subscription.Sub) (map[int64]string, error) {
+	var b strings.Builder
+	for i, s := range subs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// integers only: safe to inline
+		fmt.Fprintf(&b, "(%d, %d)", s.ID, s.Periods+1)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT subscription_id, status FROM invoices
+		WHERE kind = 'invoice' AND (subscription_id, period_no) IN (VALUES `+b.String()+`)`)
+	if err != nil {
+		return nil, store.Translate(err)
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(subs))
+	for rows.Next() {
+		var id int64
+		var status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, err
+		}
+		out[id] = status
+	}
+	return out, rows.Err()
 }
 
 func validMeans(ctx context.Context, q store.Queryer, companyID int64, subs []*subscription.Sub) (map[int64]map[string]meansRef, error) {
@@ -431,22 +579,29 @@ func (r *Runner) renew(ctx context.Context, c *company, at time.Time, rep *Repor
 		renewed, claimed := 0, 0
 		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
 			renewed = 0
-			subs, err := subscription.ClaimRenewing(ctx, tx, r.DB.Dialect, c.id, endBefore, *cursor, upTo, r.batch(), hasNextInvoice)
+			subs, err := r.claimRenewing(ctx, tx, c.id, endBefore, *cursor, upTo, hasNextInvoice)
 			if err != nil || len(subs) == 0 {
 				return err
 			}
 			*cursor, claimed = subs[len(subs)-1].ID, len(subs)
+			statuses, err := nextInvoiceStatuses(ctx, tx, subs)
+			if err != nil {
+				return err
+			}
 			for _, s := range subs {
-				var status string
-				if err := tx.QueryRowContext(ctx, `SELECT status FROM invoices WHERE subscription_id = $1 AND kind = 'invoice' AND period_no = $2`,
-					s.ID, s.Periods+1).Scan(&status); err != nil {
-					return store.Translate(err)
+				status, ok := statuses[s.ID]
+				if !ok {
+					return errs.E(errs.Internal, "subscription %d: the invoice of period %d is gone", s.ID, s.Periods+1)
 				}
 				if status == billing.StatusCancelled || status == billing.StatusCredited {
 					continue // a lapsed offer: the subscription is ending
 				}
-				if _, err := subscription.Renew(ctx, tx, c.id, s.ID, s.EndTime, status == billing.StatusPaid); err != nil {
+				end, err := subscription.Renew(ctx, tx, c.id, s.ID, s.EndTime, status == billing.StatusPaid)
+				if err != nil {
 					return err
+				}
+				if end+1000 <= at.UnixMilli() {
+					c.behind.Add(1) // a period that is already over: catching up after a gap
 				}
 				renewed++
 			}
@@ -459,10 +614,67 @@ func (r *Runner) renew(ctx context.Context, c *company, at time.Time, rep *Repor
 }
 
 // overdue marks open invoices past their due date (the day after it, in the
-// company zone) overdue, with an invoice/overdue event each.
+// company zone) overdue, with an invoice/overdue event each. A chunk per
+// transaction: one conditional update returns what the events need, and
+// one insert records them, instead of a transaction per invoice. Another
+// node skips the rows this one holds; status = 'open' in the update keeps
+// an invoice paid meanwhile, or already marked, out.
 func (r *Runner) overdue(ctx context.Context, c *company, at time.Time, rep *Report) error {
-	rows, err := r.DB.QueryContext(ctx, `SELECT id FROM invoices WHERE company_id = $1 AND kind = 'invoice' AND status = 'open'
-		AND due_date < $2 AND charge_state IN ('none', 'failed') ORDER BY id`, c.id, c.today)
+	pick := `SELECT id FROM invoices WHERE company_id = $1 AND kind = 'invoice' AND status = 'open' AND due_date < $2
+		AND charge_state IN ('none', 'failed') ORDER BY id LIMIT ` + strconv.Itoa(r.batch())
+	if r.DB.Dialect == store.Postgres {
+		pick += ` FOR UPDATE SKIP LOCKED`
+	}
+	mark := `UPDATE invoices SET status = 'overdue', updated_at = $3 WHERE id IN (` + pick + `) AND status = 'open'
+		RETURNING invoice_number, customer_number, product_code, amount + fee_amount - paid_amount - credited_amount`
+	for {
+		var events []event.Event
+		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
+			events = events[:0]
+			rows, err := tx.QueryContext(ctx, mark, c.id, c.today, at.UnixMilli())
+			if err != nil {
+				return store.Translate(err)
+			}
+			for rows.Next() {
+				var number, customer, balance int64
+				var product string
+				if err := rows.Scan(&number, &customer, &product, &balance); err != nil {
+					rows.Close()
+					return err
+				}
+				events = append(events, c.invoiceEvent(number, customer, product, balance, "overdue", at))
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return store.Translate(err)
+			}
+			_, err = event.RecordBatch(ctx, tx, events)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		rep.Overdue += len(events)
+		if len(events) == 0 {
+			return nil
+		}
+	}
+}
+
+// invoiceEvent is the invoice/<status> event of a dunning step.
+func (c *company) invoiceEvent(number, customer int64, product string, balance int64, status string, at time.Time) event.Event {
+	return event.Event{CompanyID: c.id, Source: c.code, Type: "invoice", Status: status,
+		Data: map[string]any{"invoiceNumber": strconv.FormatInt(number, 10), "customerNumber": customer,
+			"productCode": product, "balance": billingMoney(balance)}, Time: at}
+}
+
+// cancelLaterInvoices cancels the unpaid invoices of periods after the one
+// of invoice lapsed: issued ahead of renewals that will not come now that
+// the subscription ends, they must not be charged or dunned.
+func (r *Runner) cancelLaterInvoices(ctx context.Context, tx *sql.Tx, c *company, subscriptionID, lapsed int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM invoices WHERE company_id = $1 AND subscription_id = $2 AND kind = 'invoice'
+		AND period_no > (SELECT period_no FROM invoices WHERE id = $3) AND status IN ('open', 'overdue', 'reminded') ORDER BY id`,
+		c.id, subscriptionID, lapsed)
 	if err != nil {
 		return store.Translate(err)
 	}
@@ -471,38 +683,11 @@ func (r *Runner) overdue(ctx context.Context, c *company, at time.Time, rep *Rep
 		return err
 	}
 	for _, id := range ids {
-		changed := false
-		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'overdue', updated_at = $3 WHERE company_id = $1 AND id = $2 AND status = 'open'`,
-				c.id, id, at.UnixMilli())
-			if err != nil {
-				return store.Translate(err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return nil
-			}
-			changed = true
-			return r.invoiceEvent(ctx, tx, c, id, "overdue", at)
-		})
-		if err != nil {
+		if _, err := billing.CreditRest(ctx, tx, r.DB.Dialect, c.id, id, billing.StatusCancelled, "subscription ended: the period does not come"); err != nil {
 			return err
-		}
-		if changed {
-			rep.Overdue++
 		}
 	}
 	return nil
-}
-
-func (r *Runner) invoiceEvent(ctx context.Context, tx *sql.Tx, c *company, id int64, status string, at time.Time) error {
-	inv, err := billing.Get(ctx, tx, c.id, id)
-	if err != nil {
-		return err
-	}
-	_, err = event.Record(ctx, tx, event.Event{CompanyID: c.id, Source: c.code, Type: "invoice", Status: status,
-		Data: map[string]any{"invoiceNumber": strconv.FormatInt(inv.Number, 10), "customerNumber": inv.CustomerNumber,
-			"productCode": inv.ProductCode, "balance": billingMoney(inv.Balance())}, Time: at})
-	return err
 }
 
 func billingMoney(minor int64) float64 { return float64(minor) / 100 }
@@ -556,25 +741,34 @@ func (r *Runner) remind(ctx context.Context, c *company, at time.Time, rep *Repo
 		if x.count > 0 && c.noon(today) <= x.lastDue {
 			continue
 		}
-		number := x.count + 1
+		reminder := x.count + 1
 		typ := "reminder"
-		if s.CollectionNotice && number == s.MaxReminders {
+		if s.CollectionNotice && reminder == s.MaxReminders {
 			typ = "collectionNotice"
 		}
 		done := false
 		err := r.DB.Tx(ctx, func(tx *sql.Tx) error {
-			inv, err := billing.Get(ctx, tx, c.id, x.id)
-			if err != nil {
-				return err
+			// The row lock makes a payment that lands now wait for this
+			// reminder, or this reminder see the invoice paid: a paid invoice
+			// never turns reminded, nor gets a fee.
+			lock := `SELECT status, invoice_number, customer_number, product_code, amount + fee_amount - paid_amount - credited_amount
+				FROM invoices WHERE company_id = $1 AND id = $2`
+			if r.DB.Dialect == store.Postgres {
+				lock += ` FOR UPDATE`
 			}
-			if !inv.Payable() {
+			var status, product string
+			var number, customer, balance int64
+			if err := tx.QueryRowContext(ctx, lock, c.id, x.id).Scan(&status, &number, &customer, &product, &balance); err != nil {
+				return store.Translate(err)
+			}
+			if (status != billing.StatusOverdue && status != billing.StatusReminded) || balance <= 0 {
 				return nil
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO invoice_reminders (invoice_id, company_id, reminder_number, reminder_type,
 				reminder_date, due_date, fee, amount, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 				ON CONFLICT (invoice_id, reminder_number) DO NOTHING`,
-				x.id, c.id, number, typ, c.noon(today), c.noon(today.AddDate(0, 0, s.ReminderIntervalDays)), s.ReminderFee,
-				inv.Balance()+s.ReminderFee, at.UnixMilli())
+				x.id, c.id, reminder, typ, c.noon(today), c.noon(today.AddDate(0, 0, s.ReminderIntervalDays)), s.ReminderFee,
+				balance+s.ReminderFee, at.UnixMilli())
 			if err != nil {
 				return store.Translate(err)
 			}
@@ -586,7 +780,8 @@ func (r *Runner) remind(ctx context.Context, c *company, at time.Time, rep *Repo
 				return store.Translate(err)
 			}
 			done = true
-			return r.invoiceEvent(ctx, tx, c, x.id, "reminded", at)
+			_, err = event.Record(ctx, tx, c.invoiceEvent(number, customer, product, balance+s.ReminderFee, "reminded", at))
+			return err
 		})
 		if err != nil {
 			return err
@@ -698,11 +893,14 @@ func (r *Runner) lapse(ctx context.Context, c *company, at time.Time, rep *Repor
 				if _, err := tx.ExecContext(ctx, `DELETE FROM billing_suspensions WHERE subscription_id = $1`, x.sub); err != nil {
 					return store.Translate(err)
 				}
-				return subscription.Expire(ctx, tx, c.id, x.sub)
+				err = subscription.Expire(ctx, tx, c.id, x.sub)
 			case sub.Status == subscription.StatusActive:
-				return subscription.Stop(ctx, tx, c.id, x.sub, time.Time{})
+				err = subscription.Stop(ctx, tx, c.id, x.sub, time.Time{})
 			}
-			return nil
+			if err != nil {
+				return err
+			}
+			return r.cancelLaterInvoices(ctx, tx, c, x.sub, x.inv)
 		})
 		if errs.Is(err, errs.Conflict) {
 			continue

@@ -7,20 +7,28 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 )
 
 // NewDeps returns the production dependencies: subscriptions through package
-// subscription, the simulated gateway under its name, and callbacks over
-// HTTP. Users (ConnectID) are set by the wiring when identity is available.
+// subscription and callbacks over HTTP. The wiring adds Gateways (billing's
+// engine, WithPayments) and Users (ConnectID) when those are available.
 func NewDeps(db *store.DB) Deps {
 	return Deps{
 		Subscriptions: StartWithSubscriptions,
-		Gateways:      map[string]PaymentGateway{SimulatedGatewayName: SimulatedGateway{}},
 		Callbacks:     &HTTPCallbacks{Client: &http.Client{Timeout: 10 * time.Second}},
 	}
+}
+
+// WithPayments serves the gateway name "simulated" by billing's engine:
+// the configured payment providers' adapters, simulated where their
+// implementation is test.
+func (d Deps) WithPayments(e *billing.Engine) Deps {
+	d.Gateways = map[string]PaymentGateway{SimulatedGatewayName: &Payments{Billing: e, Implementation: "test"}}
+	return d
 }
 
 // StartWithSubscriptions starts a coupon line's subscription with package
@@ -30,7 +38,8 @@ func StartWithSubscriptions(ctx context.Context, tx *sql.Tx, s StartSubscription
 	id, err := subscription.Start(ctx, tx, subscription.StartRequest{CompanyID: s.CompanyID, CompanyCode: s.CompanyCode,
 		CustomerNumber: s.CustomerNumber, ProductCode: s.ProductCode, CouponCode: s.CouponCode, CouponNumber: s.CouponNumber,
 		StartDate: s.StartDate, PeriodLength: s.PeriodLength, PeriodType: s.PeriodType, Price: s.Price, Currency: s.Currency,
-		Paid: s.Paid, OrderID: s.OrderID, Copies: s.Copies, AccessProducts: s.AccessProducts})
+		Paid: s.Paid, OrderID: s.OrderID, Copies: s.Copies, AccessProducts: s.AccessProducts,
+		RenewalPrice: s.RenewalPrice, RenewalPeriodLength: s.RenewalPeriodLength, RenewalPeriodType: s.RenewalPeriodType})
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"time"
@@ -173,6 +174,7 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 		return err
 	}
 	paid := payState == PayPaid || payState == PayNone
+	var meansProducts []string // subscription products the payer receives: they keep the order's token
 	// An order paid by invoice gets its invoice in this transaction, so the
 	// order and its invoice commit together.
 	invoice := billing.OrderInvoice{CompanyID: o.CompanyID, OrderID: o.ID, PayerCustomer: o.Payer}
@@ -196,11 +198,15 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 				CustomerNumber: l.Receiver, ProductCode: cp.ProductCode, CouponCode: cp.CouponCode, CouponNumber: cp.CouponNumber,
 				StartDate: start, PeriodLength: cp.PeriodLength, PeriodType: cp.PeriodType, Price: cp.Price,
 				Currency: cp.Currency, Paid: paid, OrderID: o.ID, Copies: l.Quantity * max(cp.Copies, 1),
-				AccessProducts: cp.ExtraProducts, AccessProduct: l.AccessProduct, AccessSeconds: l.AccessSeconds})
+				AccessProducts: cp.ExtraProducts, AccessProduct: l.AccessProduct, AccessSeconds: l.AccessSeconds,
+				RenewalPrice: cp.RenewalPrice, RenewalPeriodLength: cp.RenewalPeriodLength, RenewalPeriodType: cp.RenewalPeriodType})
 			if err != nil {
 				return err
 			}
 			subID, status = id, "active"
+			if l.Receiver == o.Payer {
+				meansProducts = append(meansProducts, cp.ProductCode)
+			}
 			if payState == PayInvoiceDue {
 				line, err := subscriptionInvoiceLine(ctx, tx, o.CompanyID, id, cp, int64(l.Amount), loc)
 				if err != nil {
@@ -249,6 +255,9 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 	if err := catalog.SettleReward(ctx, tx, o.ID, true, o.Payer); err != nil {
 		return err
 	}
+	if err := keepMeans(ctx, tx, d, o, meansProducts); err != nil {
+		return err
+	}
 	if len(invoice.Lines) > 0 {
 		_, kid, err := billing.InvoiceForOrder(ctx, tx, invoice)
 		if err != nil {
@@ -260,6 +269,47 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 		}
 	}
 	return orderEvent(ctx, tx, o.CompanyID, co.Code, o.ID, o.ExternalOrderID, o.Payer, o.ClientID, Completed, now)
+}
+
+// keepMeans makes the token or agreement of a completed recurring card or
+// wallet order the payer's stored means for the subscription products
+// (payment.md: the order's payment info becomes the means of the ordered
+// product), so renewals charge it like a token added through a hosted flow.
+// Once stored (encrypted) the order's plain copy is cleared. Subscriptions
+// for another receiver keep invoice payment: separate payers of renewals are
+// not modelled.
+func keepMeans(ctx context.Context, tx *sql.Tx, d Deps, o *record, products []string) error {
+	if o.Token == "" || !o.Recurring || len(products) == 0 {
+		return nil
+	}
+	name, err := catalog.GatewayFor(ctx, tx, o.CompanyID, o.PaymentMethod)
+	if err != nil {
+		return err
+	}
+	g := d.Gateways[name]
+	if g == nil || g.Billing == nil {
+		return nil
+	}
+	var info string
+	if err := tx.QueryRowContext(ctx, `SELECT payment_info FROM orders WHERE company_id = $1 AND id = $2`, o.CompanyID, o.ID).Scan(&info); err != nil {
+		return store.Translate(err)
+	}
+	var pi PaymentInfo
+	_ = json.Unmarshal([]byte(info), &pi) // a missing or odd card description only leaves the card fields empty
+	card := billing.OrderCard{Masked: pi.CardNumberMasked, ExpMonth: pi.ExpMonth, ExpYear: pi.ExpYear, Brand: pi.CardTypeName}
+	kept := false
+	for _, product := range products {
+		ok, err := g.Billing.KeepOrderMeans(ctx, tx, o.CompanyID, o.Payer, product, o.PaymentMethod, o.Token, card)
+		if err != nil {
+			return err
+		}
+		kept = kept || ok
+	}
+	if !kept {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET payment_token = '' WHERE company_id = $1 AND id = $2`, o.CompanyID, o.ID)
+	return store.Translate(err)
 }
 
 // stop ends an order as cancelled or failed: reservations are released and
@@ -393,8 +443,20 @@ func Fulfill(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64
 				return nil
 			}
 			pay.Phone = c.PhoneNumbers[0]
-		} else if o.Token == "" {
-			res.FulfillmentStatus, res.ErrorMessage = "ERROR", "no stored payment token or agreement for "+o.PaymentMethod
+			if err := gw.CanRequest(ctx, tx, pay); err != nil {
+				if errs.KindOf(err) == errs.Internal {
+					return err
+				}
+				res.FulfillmentStatus, res.ErrorMessage = "ERROR", publicMessage(err)
+				return nil
+			}
+		} else if err := gw.CanCharge(ctx, tx, pay); err != nil {
+			// Nothing to charge (no token or stored means, provider not
+			// configured): the order stays as it is, so the client can retry.
+			if errs.KindOf(err) == errs.Internal {
+				return err
+			}
+			res.FulfillmentStatus, res.ErrorMessage = "ERROR", publicMessage(err)
 			return nil
 		}
 		res.FulfillmentStatus = "OK"

@@ -156,6 +156,11 @@ func (h Handlers) RegisterCustomer() http.Handler {
 			if err != nil {
 				return err
 			}
+			// Payer-style permissions[] and privacy[] (customer.md), in the same transaction.
+			choices := &resolver{c: c, tx: tx, q: tx, now: now}
+			if err := choices.applyChoices(r.Context(), &req.Input, res.CustomerNumber, "", "customer"); err != nil {
+				return err
+			}
 			return settleClaims(r.Context(), tx, c.ClientID, claims, res.CustomerNumber)
 		})
 		return res, err

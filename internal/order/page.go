@@ -5,6 +5,13 @@ package order
 // (alias /user/order) shows the order to the logged-in ConnectID user, who
 // confirms or cancels it; the browser then returns to returnUrl with
 // fulfillmentStatus=success|cancel|error|unknown.
+//
+// A card or wallet order with nothing stored to charge is paid at the
+// provider: confirming starts a hosted flow with purpose orderPayment
+// (payment.md) and sends the browser to the provider's page, which returns
+// it here with status and transactionId; the page then answers from the
+// order's state, which the flow's finish has already settled
+// (SettleHostedPayment, wired as billing.Engine.OrderFlowFinished).
 
 import (
 	"context"
@@ -14,15 +21,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
+	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 )
 
@@ -171,10 +182,17 @@ func outcomeOf(o *record) string {
 // Page serves GET /user/fulfillment and /user/order.
 func (h Handlers) Page() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, msg := h.readPage(r, r.URL.Query())
+		q := r.URL.Query()
+		p, msg := h.readPage(r, q)
 		if msg != "" {
 			pageError(w, http.StatusBadRequest, msg)
 			return
+		}
+		if raw := q.Get("transactionId"); raw != "" && p.order != nil {
+			if s := h.afterProvider(r, p, raw); s != "" {
+				h.back(w, r, p, s)
+				return
+			}
 		}
 		if s := outcomeOf(p.order); s != "" {
 			h.back(w, r, p, s)
@@ -202,6 +220,90 @@ func (h Handlers) Page() http.Handler {
 		}
 		h.render(w, r, p, "")
 	})
+}
+
+// afterProvider is the fulfillmentStatus of a browser the provider's page
+// sent back (returnUrl?status=…&transactionId=…), or "" when transactionId
+// is not this user's orderPayment transaction of this order (the page then
+// goes on as without it). The status parameter is not trusted: the order is
+// settled again from the transaction's recorded outcome (idempotent), and
+// answered from its state.
+func (h Handlers) afterProvider(r *http.Request, p *pageRequest, raw string) string {
+	ctx := r.Context()
+	id, err := customer.ParseDigits("transactionId", raw)
+	if err != nil {
+		return ""
+	}
+	user, ok := h.sessionUser(r)
+	if !ok {
+		return ""
+	}
+	u, err := identity.GetUser(ctx, h.DB, user)
+	if err != nil {
+		return ""
+	}
+	gw, err := gatewayOf(ctx, h.DB, h.Deps, p.order)
+	if err != nil || gw.Billing == nil {
+		return ""
+	}
+	t, err := gw.Billing.UserFlow(ctx, id, u.UniqueID)
+	if err != nil || t.Purpose != billing.PurposeOrder || t.CompanyID != p.order.CompanyID || t.OrderID.Int64 != p.order.ID {
+		return ""
+	}
+	if !t.Open() {
+		if err := SettleHostedPayment(ctx, h.DB, h.Deps, t.CompanyID, p.order.ID, t.Status, t.ProviderRef, h.now()); err != nil {
+			slog.ErrorContext(ctx, "fulfillment page: settling a hosted payment failed", "orderId", p.order.ID, "err", err)
+			return "unknown"
+		}
+	}
+	o, err := load(ctx, h.DB, p.order.CompanyID, p.order.ID)
+	if err != nil {
+		return "unknown"
+	}
+	switch o.Status {
+	case Completed:
+		return "success"
+	case Pending:
+		return "unknown"
+	case Cancelled:
+		if t.Status == "cancelled" {
+			return "cancel"
+		}
+		return "error"
+	case Failed:
+		return "error"
+	}
+	return ""
+}
+
+// SettleHostedPayment applies the outcome of the orderPayment flow that pays
+// an order at the provider: finished completes it (recording the provider's
+// reference), failed fails it, cancelled cancels it; initiated and unknown
+// leave it pending until the provider settles it or it expires. Orders no
+// longer pending are left alone, so it may run twice (the flow's finish and
+// the browser's return).
+func SettleHostedPayment(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64, status, providerRef string, now time.Time) error {
+	switch status {
+	case "finished":
+		return Settle(ctx, db, d, companyID, orderID, Outcome{Status: PaymentPaid, Reference: providerRef}, now)
+	case "failed":
+		return Settle(ctx, db, d, companyID, orderID, Outcome{Status: PaymentDeclined, Reference: providerRef,
+			Message: "payment refused at the provider"}, now)
+	case "cancelled":
+		if err := Cancel(ctx, db, companyID, orderID, now); err != nil && !errs.Is(err, errs.Conflict) {
+			return err // Conflict: completed meanwhile, which is final
+		}
+	}
+	return nil
+}
+
+// HostedPaymentSettler is billing.Engine.OrderFlowFinished for orders: it
+// settles an order when its orderPayment flow finishes, at business time,
+// whether or not the browser comes back to the fulfillment page.
+func HostedPaymentSettler(db *store.DB, d Deps) billing.OrderFlowHook {
+	return func(ctx context.Context, companyID, orderID int64, status, providerRef string) error {
+		return SettleHostedPayment(ctx, db, d, companyID, orderID, status, providerRef, subscription.Now(ctx))
+	}
 }
 
 func (h Handlers) sessionUser(r *http.Request) (int64, bool) {
@@ -274,11 +376,14 @@ func (h Handlers) PageSubmit() http.Handler {
 			h.back(w, r, p, "cancel")
 			return
 		}
-		if s := outcomeOf(p.order); s != "" {
+		confirm := r.PostForm.Get("action") != "cancel"
+		// A second confirmation of an order being paid at the provider (a
+		// double submit) goes on to Confirm, which sends it to the same flow.
+		if s := outcomeOf(p.order); s != "" && !(confirm && p.order.Status == Pending) {
 			h.back(w, r, p, s)
 			return
 		}
-		if r.PostForm.Get("action") == "cancel" {
+		if !confirm {
 			if err := Cancel(r.Context(), h.DB, p.order.CompanyID, p.order.ID, h.now()); err != nil {
 				h.back(w, r, p, "error")
 				return
@@ -286,27 +391,79 @@ func (h Handlers) PageSubmit() http.Handler {
 			h.back(w, r, p, "cancel")
 			return
 		}
-		status, err := Confirm(r.Context(), h.DB, h.Deps, p.order.CompanyID, p.order.ID, user, h.now())
+		u, err := identity.GetUser(r.Context(), h.DB, user)
 		if err != nil {
 			h.back(w, r, p, "error")
 			return
 		}
-		h.back(w, r, p, status)
+		errorURL := p.errorURL
+		if errorURL == "" {
+			errorURL = withStatus(p.returnURL, "error")
+		}
+		status, next, err := Confirm(r.Context(), h.DB, h.Deps, Confirmation{CompanyID: p.order.CompanyID, OrderID: p.order.ID,
+			User: user, UniqueID: u.UniqueID, ClientID: p.client.ClientID, ReturnURL: h.pageURL(r, p), ErrorURL: errorURL}, h.now())
+		switch {
+		case err != nil:
+			h.back(w, r, p, "error")
+		case next != "":
+			http.Redirect(w, r, next, http.StatusSeeOther)
+		default:
+			h.back(w, r, p, status)
+		}
 	})
 }
 
-// Confirm completes an order for the user of the fulfillment page and
-// returns the fulfillmentStatus: invoice and free orders complete; other
-// methods pay through the gateway's checkout (declined: error; not yet
-// settled: unknown). A client-mode order without a user is assigned to them.
-func Confirm(ctx context.Context, db *store.DB, d Deps, companyID, orderID, user int64, now time.Time) (string, error) {
+// pageURL is this page's URL for the order with the request's returnUrl,
+// errorUrl and clientId: where the provider's page returns the browser.
+func (h Handlers) pageURL(r *http.Request, p *pageRequest) string {
+	q := url.Values{"orderId": {strconv.FormatInt(p.orderID, 10)}, "returnUrl": {p.returnURL}}
+	if p.errorURL != "" {
+		q.Set("errorUrl", p.errorURL)
+	}
+	if c := r.PostForm.Get("clientId"); c != "" {
+		q.Set("clientId", c)
+	}
+	base := h.Deps.PublicURL
+	if base == "" {
+		base = "http://" + r.Host
+	}
+	return base + r.URL.Path + "?" + q.Encode()
+}
+
+// Confirmation is the fulfillment page user's confirmation of an order.
+type Confirmation struct {
+	CompanyID, OrderID int64
+	User               int64  // the logged-in ConnectID user
+	UniqueID           string // their uniqueId: the owner of a hosted payment
+	ClientID           string // the client whose page the user is on
+	// ReturnURL and ErrorURL are where the provider's page sends the browser:
+	// back to the fulfillment page, and to the client's errorUrl on system errors.
+	ReturnURL, ErrorURL string
+}
+
+// Confirm completes an order for the user of the fulfillment page. It
+// returns the fulfillmentStatus to send the browser back with, or next, the
+// provider's page to send it to. Invoice and free orders complete; card and
+// wallet orders are charged with the order's token or the payer's stored
+// means (declined: error; not yet settled: unknown), and without either are
+// paid at the provider: a hosted orderPayment flow is started in the
+// transaction that makes the order pending, and a second confirmation of
+// that pending order returns to the same flow, so one order is paid once.
+// A client-mode order without a user is assigned to them.
+func Confirm(ctx context.Context, db *store.DB, d Deps, c Confirmation, now time.Time) (status, next string, err error) {
+	companyID, orderID, user := c.CompanyID, c.OrderID, c.User
 	var pay *Payment
 	var gw PaymentGateway
-	status := ""
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
+	var flow *billing.Transaction
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		o, err := lockLoad(ctx, tx, companyID, orderID, now)
 		if err != nil {
 			return err
+		}
+		if o.Status == Pending {
+			if gw, flow, err = openOrderFlow(ctx, tx, d, o, c.UniqueID); flow != nil || err != nil {
+				return err
+			}
 		}
 		if s := outcomeOf(o); s != "" {
 			status = s
@@ -335,25 +492,84 @@ func Confirm(ctx context.Context, db *store.DB, d Deps, companyID, orderID, user
 			status = "error"
 			return nil
 		}
-		pay = &Payment{CompanyID: companyID, OrderID: o.ID, Method: o.PaymentMethod, Amount: o.Amount,
+		p := Payment{CompanyID: companyID, OrderID: o.ID, Method: o.PaymentMethod, Amount: o.Amount,
 			Currency: o.Currency, CustomerNumber: o.Payer, Token: o.Token, Recurring: o.Recurring}
+		prov, err := gw.hostedProvider(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if prov != nil && c.UniqueID != "" {
+			id, err := gw.Billing.StartFlowTx(ctx, tx, billing.StartRequest{CompanyID: companyID, ClientID: c.ClientID,
+				UserID: c.UniqueID, CustomerNumber: o.Payer, Purpose: billing.PurposeOrder, OrderID: o.ID,
+				Amount: int64(o.Amount), Currency: o.Currency, ProviderID: prov.ID, Method: o.PaymentMethod})
+			if err != nil {
+				return err
+			}
+			flow = &billing.Transaction{ID: id}
+		} else {
+			pay = &p
+		}
 		return setStatus(ctx, tx, o, Pending, PayRequested, "", "", now)
 	})
-	if err != nil || pay == nil {
-		return status, err
+	switch {
+	case err != nil:
+		return "", "", err
+	case flow != nil:
+		return openAtProvider(ctx, gw, flow.ID, c)
+	case pay == nil:
+		return status, "", nil
 	}
 	out, err := gw.Checkout(ctx, *pay)
 	if err != nil {
-		return "unknown", nil // stays pending until the provider settles it or it expires
+		return "unknown", "", nil // stays pending until the provider settles it or it expires
 	}
 	if err := Settle(ctx, db, d, companyID, orderID, out, now); err != nil {
-		return "", err
+		return "", "", err
 	}
 	switch out.Status {
 	case PaymentPaid:
-		return "success", nil
+		return "success", "", nil
 	case PaymentDeclined:
-		return "error", nil
+		return "error", "", nil
 	}
-	return "unknown", nil
+	return "unknown", "", nil
+}
+
+// openOrderFlow is the pending order's orderPayment flow that the user may
+// still finish at the provider, or nil.
+func openOrderFlow(ctx context.Context, tx *sql.Tx, d Deps, o *record, uniqueID string) (PaymentGateway, *billing.Transaction, error) {
+	gw, err := gatewayOf(ctx, tx, d, o)
+	if err != nil || gw.Billing == nil || uniqueID == "" {
+		return nil, nil, nil
+	}
+	t, err := gw.Billing.LatestOrderFlow(ctx, tx, o.CompanyID, o.ID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.UserID != uniqueID || !t.Open() || t.Expired(ctx) {
+		return nil, nil, nil
+	}
+	return gw, t, nil
+}
+
+// openAtProvider records where the provider's page returns the browser and
+// begins the flow; next is the provider's page. A flow that cannot be begun
+// leaves the order pending (unknown) until it expires.
+func openAtProvider(ctx context.Context, gw PaymentGateway, id int64, c Confirmation) (status, next string, err error) {
+	if gw == nil || gw.Billing == nil {
+		return "unknown", "", nil
+	}
+	t, err := gw.Billing.UserFlow(ctx, id, c.UniqueID)
+	if err != nil {
+		return "", "", err
+	}
+	next, _, err = gw.Billing.OpenFlow(ctx, t, c.ReturnURL, c.ErrorURL, "")
+	if err != nil || next == "" {
+		slog.WarnContext(ctx, "fulfillment page: the provider's page could not be opened", "orderId", c.OrderID, "err", err)
+		return "unknown", "", nil
+	}
+	return "", next, nil
 }

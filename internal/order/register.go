@@ -21,6 +21,8 @@ import (
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/privacy"
+	"github.com/connect-oss/connect/internal/privacy/choice"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/tenant"
 	"github.com/connect-oss/connect/internal/value"
@@ -373,6 +375,16 @@ type Deps struct {
 	Callbacks     CallbackSender
 	Sessions      SessionUsers // the fulfillment page's logged-in user
 	PublicURL     string       // base URL of this server, for page redirects
+	// Catalog caches what registration reads of the catalog (nil: read it
+	// from the database every time).
+	Catalog *CatalogCache
+}
+
+func (d Deps) catalog() catalogReader {
+	if d.Catalog != nil {
+		return d.Catalog
+	}
+	return dbCatalog{}
 }
 
 // Claim is an idempotency key claimed for one request.
@@ -465,9 +477,15 @@ type line struct {
 	deliverNow bool
 }
 
-// Register validates and stores an order in one transaction. idemKey is the
-// Idempotency-Key header ("" when absent). A repeated request (same key or
-// externalOrderId, same body) returns the first order.
+// Register validates and stores an order. idemKey is the Idempotency-Key
+// header ("" when absent). A repeated request (same key or externalOrderId,
+// same body) returns the first order.
+//
+// On PostgreSQL an order whose validation needs nothing but the catalog
+// (cached) and an existing payer is written by one statement, which also
+// checks the payer and takes its one idempotency key (registerInOneStatement).
+// Every other order, and every one that statement does not write, takes the
+// transactional path, which reports problems exactly as it always has.
 func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *RegisterRequest, idemKey string, now time.Time) (RegisterResult, error) {
 	if err := req.validate(); err != nil {
 		return RegisterResult{}, err
@@ -491,6 +509,13 @@ func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *Register
 		}
 		claims = append(claims, cl)
 	}
+	cat := d.catalog()
+	if db.Dialect == store.Postgres && len(claims) <= 1 {
+		res, done, err := registerInOneStatement(ctx, db, d, cat, c, req, hash, claims, now)
+		if done || err != nil {
+			return res, err
+		}
+	}
 	var res RegisterResult
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		replay, err := claimKeys(ctx, tx, c.CompanyID, c.ClientID, "order", hash, claims, now)
@@ -501,14 +526,51 @@ func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *Register
 			res, err = resultOf(ctx, tx, c.CompanyID, replay)
 			return err
 		}
-		id, payer, err := register(ctx, tx, d, c, req, hash, now)
+		r := &resolver{d: d, cat: cat, c: c, tx: tx, q: tx, now: now}
+		o, err := r.resolve(ctx, req)
 		if err != nil {
 			return err
 		}
-		res = RegisterResult{OrderID: id, CustomerNumber: payer, OrderStatus: Preliminary}
+		id, err := insertOrder(ctx, tx, db.Dialect, c, req, o, hash, writeOptions{}, now)
+		if err != nil {
+			return err
+		}
+		for _, l := range o.lines {
+			if l.rewardRow != nil {
+				if err := catalog.ReserveReward(ctx, tx, *l.rewardRow, id, fmt.Sprintf("orderLines[%d].rewardId", l.no)); err != nil {
+					return err
+				}
+			}
+		}
+		res = RegisterResult{OrderID: id, CustomerNumber: o.payer, OrderStatus: Preliminary}
 		return settleClaims(ctx, tx, c.ClientID, claims, id)
 	})
 	return res, err
+}
+
+// registerInOneStatement validates the order without the database (beyond
+// catalog cache misses) and writes it with one statement: payer check,
+// idempotency key, order, lines and the "order" event, atomically. done is
+// false when the order needs the transactional path: validation needs the
+// database or failed (that path reports it, after a possible replay), the
+// payer is unknown, or the key is already taken (a replay or a conflict,
+// which the transactional path waits for and answers).
+func registerInOneStatement(ctx context.Context, db *store.DB, d Deps, cat catalogReader, c Caller, req *RegisterRequest,
+	hash string, claims []claim, now time.Time) (res RegisterResult, done bool, err error) {
+	r := &resolver{d: d, cat: cat, c: c, q: db, now: now}
+	o, err := r.resolve(ctx, req)
+	if err != nil {
+		return RegisterResult{}, false, nil
+	}
+	opts := writeOptions{checkPayer: true}
+	if len(claims) == 1 {
+		opts.claim = &claims[0]
+	}
+	id, err := insertOrder(ctx, db, db.Dialect, c, req, o, hash, opts, now)
+	if err != nil || id == 0 {
+		return RegisterResult{}, false, err
+	}
+	return RegisterResult{OrderID: id, CustomerNumber: o.payer, OrderStatus: Preliminary}, true, nil
 }
 
 func resultOf(ctx context.Context, q store.Queryer, companyID, id int64) (RegisterResult, error) {
@@ -518,32 +580,53 @@ func resultOf(ctx context.Context, q store.Queryer, companyID, id int64) (Regist
 	return r, store.Translate(err)
 }
 
-func register(ctx context.Context, tx *sql.Tx, d Deps, c Caller, req *RegisterRequest, hash string, now time.Time) (int64, int64, error) {
-	co, err := tenant.GetCompany(ctx, tx, c.CompanyID)
+// errNeedsTx stops validation outside a transaction at the first step that
+// needs the database beyond the catalog (a voucher, a reward, a new customer,
+// a user lookup): such orders take the transactional path.
+var errNeedsTx = errors.New("order: validation needs a transaction")
+
+// resolver validates an order against the catalog and the company's data.
+type resolver struct {
+	d   Deps
+	cat catalogReader
+	c   Caller
+	tx  *sql.Tx       // nil outside a transaction: see errNeedsTx
+	q   store.Queryer // where catalog reads go on a cache miss: tx, or the pool
+	now time.Time
+}
+
+// resolved is a validated, priced order ready to store.
+type resolved struct {
+	co         *companyInfo
+	payer      int64
+	userNumber *int64
+	lines      []*line
+	total      value.Money
+}
+
+func (r *resolver) resolve(ctx context.Context, req *RegisterRequest) (*resolved, error) {
+	c := r.c
+	co, err := r.cat.company(ctx, r.q, c.CompanyID)
 	if err != nil {
-		return 0, 0, err
-	}
-	loc, err := co.Location()
-	if err != nil {
-		loc = time.UTC
+		return nil, err
 	}
 	if req.Currency != "" && !strings.EqualFold(req.Currency, co.Currency) {
-		return 0, 0, errs.Field("currency", "must be the company's currency %s", co.Currency)
+		return nil, errs.Field("currency", "must be the company's currency %s", co.Currency)
 	}
 	if needsGateway(req.PaymentMethod) {
-		g, err := catalog.GatewayFor(ctx, tx, c.CompanyID, req.PaymentMethod)
+		g, err := r.cat.gateway(ctx, r.q, c.CompanyID, req.PaymentMethod)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
-		if g == "" || d.Gateways[g] == nil {
-			return 0, 0, errs.Field("paymentMethod", "%s is not set up for this company", req.PaymentMethod)
+		if g == "" || r.d.Gateways[g] == nil {
+			return nil, errs.Field("paymentMethod", "%s is not set up for this company", req.PaymentMethod)
 		}
 	}
 	if req.MarketingCouponNumber != nil {
-		if _, err := catalog.GetCoupon(ctx, tx, c.CompanyID, req.MarketingCouponCode, *req.MarketingCouponNumber); errs.Is(err, errs.NotFound) {
-			return 0, 0, errs.Field("marketingCouponCode", "unknown coupon %s/%d", req.MarketingCouponCode, *req.MarketingCouponNumber)
+		if _, err := r.cat.coupon(ctx, r.q, c.CompanyID, req.MarketingCouponCode, *req.MarketingCouponNumber); errs.Is(err, errs.NotFound) {
+			return nil, errs.Field("marketingCouponCode", "unknown coupon %s/%d", req.MarketingCouponCode, *req.MarketingCouponNumber)
 		} else if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 	}
 
@@ -553,100 +636,90 @@ func register(ctx context.Context, tx *sql.Tx, d Deps, c Caller, req *RegisterRe
 	case c.UserMode:
 		userNumber = &c.UserNumber
 	case req.UniqueUserID != "":
-		if d.Users == nil {
-			return 0, 0, errs.E(errs.NotFound, "no user %s", req.UniqueUserID)
+		if r.d.Users == nil {
+			return nil, errs.E(errs.NotFound, "no user %s", req.UniqueUserID)
 		}
-		n, found, err := d.Users.UserNumber(ctx, tx, req.UniqueUserID)
+		if r.tx == nil {
+			return nil, errNeedsTx
+		}
+		n, found, err := r.d.Users.UserNumber(ctx, r.tx, req.UniqueUserID)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		if !found {
-			return 0, 0, errs.E(errs.NotFound, "no user %s", req.UniqueUserID)
+			return nil, errs.E(errs.NotFound, "no user %s", req.UniqueUserID)
 		}
 		userNumber = &n
 	}
 
-	payer, err := resolvePayer(ctx, tx, c, req.Payer, userNumber, now)
+	payer, err := r.payer(ctx, req.Payer, userNumber)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 
-	today := now.In(loc)
-	todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
-	lines := make([]*line, len(req.OrderLines))
-	var total value.Money
+	today := r.now.In(co.loc)
+	todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, co.loc)
+	o := &resolved{co: co, payer: payer, userNumber: userNumber, lines: make([]*line, len(req.OrderLines))}
 	for i := range req.OrderLines {
-		l, err := resolveLine(ctx, tx, c, &req.OrderLines[i], i, payer, co, loc, todayDate, now)
+		l, err := r.line(ctx, &req.OrderLines[i], i, payer, co, todayDate)
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
-		lines[i] = l
-		total += l.amount
+		o.lines[i] = l
+		o.total += l.amount
 	}
-	if req.OrderAmount != nil && *req.OrderAmount != total {
-		return 0, 0, errs.Field("orderAmount", "is %s but the lines add up to %s", catalog.Amount(*req.OrderAmount), catalog.Amount(total))
+	if req.OrderAmount != nil && *req.OrderAmount != o.total {
+		return nil, errs.Field("orderAmount", "is %s but the lines add up to %s", catalog.Amount(*req.OrderAmount), catalog.Amount(o.total))
 	}
-
-	orderTime := now
-	if !req.OrderDate.IsZero() {
-		orderTime = req.OrderDate.Time(loc)
-	}
-	info, _, _ := req.paymentInfo()
-	var infoJSON = "{}"
-	var token, txID string
-	if info != nil {
-		token, txID = info.Ticket, info.TransactionID
-		masked := *info
-		masked.Ticket = "" // the ticket is a payment token: kept apart, never echoed
-		b, _ := json.Marshal(masked)
-		infoJSON = string(b)
-	}
-	var ext any
-	if req.ExternalOrderID != "" {
-		ext = req.ExternalOrderID
-	}
-	mode := "client"
-	if c.UserMode {
-		mode = "user"
-	}
-	ms := now.UnixMilli()
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO orders (company_id, client_id, mode, external_order_id, order_time, status,
-		payment_method, recurring, prepaid, amount, currency, payer_customer_number, user_id, marketing_coupon_code,
-		marketing_coupon_number, merchant_id, customer_reference, seller, sales_method, campaign_parameters,
-		payment_transaction_id, payment_token, payment_info, request_hash, status_changed_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-		$25, $25, $25) RETURNING id`,
-		c.CompanyID, c.ClientID, mode, ext, orderTime.UnixMilli(), Preliminary, req.PaymentMethod, req.Recurring, req.Prepaid,
-		int64(total), co.Currency, payer, userNumber, req.MarketingCouponCode, req.MarketingCouponNumber, req.MerchantID,
-		req.CustomerReference, req.Seller, req.SalesMethod, req.CampaignParameters, txID, token, infoJSON, hash, ms).Scan(&id)
-	if err != nil {
-		return 0, 0, store.Translate(err)
-	}
-	for _, l := range lines {
-		if err := insertLine(ctx, tx, c.CompanyID, id, l); err != nil {
-			return 0, 0, err
-		}
-		if l.rewardRow != nil {
-			if err := catalog.ReserveReward(ctx, tx, *l.rewardRow, id, fmt.Sprintf("orderLines[%d].rewardId", l.no)); err != nil {
-				return 0, 0, err
-			}
-		}
-	}
-	if err := orderEvent(ctx, tx, c.CompanyID, c.CompanyCode, id, req.ExternalOrderID, payer, c.ClientID, Preliminary, now); err != nil {
-		return 0, 0, err
-	}
-	return id, payer, nil
+	return o, nil
 }
 
 func orderEvent(ctx context.Context, tx *sql.Tx, companyID int64, companyCode string, id int64, ext string, payer int64, clientID, status string, now time.Time) error {
-	_, err := event.Record(ctx, tx, event.Event{CompanyID: companyID, Source: companyCode, Type: "order", Status: status,
-		Data: map[string]any{"orderId": id, "externalOrderId": ext, "customerNumber": payer, "clientId": clientID}, Time: now})
+	_, err := event.Record(ctx, tx, event.Event{CompanyID: companyID, Source: companyCode, Type: event.TypeOrder, Status: status,
+		Data: orderEventData(id, ext, payer, clientID), Time: now})
 	return err
 }
 
-// resolvePayer finds or creates the paying customer.
-func resolvePayer(ctx context.Context, tx *sql.Tx, c Caller, in *customer.Input, userNumber *int64, now time.Time) (int64, error) {
+// payer finds or creates the paying customer. Outside a transaction only a
+// client's order for a given customer number resolves, unchecked: the
+// statement that writes the order checks that the customer is the company's.
+func (r *resolver) payer(ctx context.Context, in *customer.Input, userNumber *int64) (int64, error) {
+	n, err := r.payerNumber(ctx, in, userNumber)
+	if err != nil {
+		return 0, err
+	}
+	return n, r.applyChoices(ctx, in, n, "payer", "order")
+}
+
+// applyChoices applies a payer's or receiver's permissions[] and privacy[]
+// (spec privacy.md, as order.md asks) to customer number, in the order's
+// transaction: an invalid or unknown choice fails the order, naming the field.
+func (r *resolver) applyChoices(ctx context.Context, in *customer.Input, number int64, prefix, source string) error {
+	if len(in.Permissions) == 0 && len(in.Privacy) == 0 {
+		return nil
+	}
+	pc, err := choice.FromRaw(in.Permissions, in.Privacy, prefix)
+	if err != nil || pc.Empty() {
+		return err
+	}
+	if r.tx == nil {
+		return errNeedsTx // the one-statement path writes no choices
+	}
+	if err := privacy.CheckPayerChoices(ctx, r.tx, r.c.CompanyID, pc, prefix); err != nil {
+		return err
+	}
+	return privacy.ApplyPayerChoices(ctx, r.tx, r.c.CompanyID, number, pc, prefix, r.c.ClientID, source, r.now)
+}
+
+// payerNumber is payer without the choices.
+func (r *resolver) payerNumber(ctx context.Context, in *customer.Input, userNumber *int64) (int64, error) {
+	c, tx := r.c, r.tx
+	if tx == nil {
+		if !c.UserMode && in.CustomerNumber != nil && userNumber == nil {
+			return *in.CustomerNumber, nil
+		}
+		return 0, errNeedsTx
+	}
 	var linked int64
 	if userNumber != nil {
 		n, err := customer.NumberOfUser(ctx, tx, c.CompanyID, *userNumber)
@@ -664,7 +737,7 @@ func resolvePayer(ctx context.Context, tx *sql.Tx, c Caller, in *customer.Input,
 		}
 		// The user's first order at the company creates their customer.
 		return customer.Create(ctx, tx, customer.NewCustomer{CompanyID: c.CompanyID, CompanyCode: c.CompanyCode,
-			Prefix: "payer.", Required: customer.RequirePayer, UserID: userNumber, Now: now}, in)
+			Prefix: "payer.", Required: customer.RequirePayer, UserID: userNumber, Now: r.now}, in)
 	}
 	if in.CustomerNumber != nil {
 		if _, err := customer.IDOf(ctx, tx, c.CompanyID, *in.CustomerNumber); err != nil {
@@ -676,17 +749,18 @@ func resolvePayer(ctx context.Context, tx *sql.Tx, c Caller, in *customer.Input,
 		return linked, nil
 	}
 	return customer.Create(ctx, tx, customer.NewCustomer{CompanyID: c.CompanyID, CompanyCode: c.CompanyCode,
-		Prefix: "payer.", Required: customer.RequirePayer, Now: now}, in)
+		Prefix: "payer.", Required: customer.RequirePayer, Now: r.now}, in)
 }
 
-// resolveLine validates one line against the catalog and prices it.
-func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i int, payer int64, co *tenant.CompanyRecord, loc *time.Location, today time.Time, now time.Time) (*line, error) {
+// line validates one line against the catalog and prices it.
+func (r *resolver) line(ctx context.Context, l *LineRequest, i int, payer int64, co *companyInfo, today time.Time) (*line, error) {
+	c, tx, now, loc := r.c, r.tx, r.now, co.loc
 	p := fmt.Sprintf("orderLines[%d].", i)
 	out := &line{req: l, no: i, receiver: payer}
 	backdate, ahead := 0, DefaultMaxDays
 	switch l.ProductSpecType {
 	case "coupon", "issue":
-		cp, err := catalog.GetCoupon(ctx, tx, c.CompanyID, l.ProductSpecCode, *l.ProductSpecNo)
+		cp, err := r.cat.coupon(ctx, r.q, c.CompanyID, l.ProductSpecCode, *l.ProductSpecNo)
 		if errs.Is(err, errs.NotFound) {
 			return nil, errs.Field(p+"productSpecCode", "unknown coupon %s/%d", l.ProductSpecCode, *l.ProductSpecNo)
 		}
@@ -708,7 +782,7 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 			return nil, errs.Field(p+"productSpecCode", "coupon is priced in %s, not the company currency %s", cp.Currency, co.Currency)
 		}
 	case "product":
-		pi, err := catalog.GetProductInfo(ctx, tx, c.CompanyID, l.Product)
+		pi, err := r.cat.product(ctx, r.q, c.CompanyID, l.Product)
 		if errs.Is(err, errs.NotFound) {
 			return nil, errs.Field(p+"product", "unknown product %s", l.Product)
 		}
@@ -727,7 +801,7 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		if a.CompanyCode != "" && a.CompanyCode != c.CompanyCode {
 			return nil, errs.Field(p+"articleDetail.companyCode", "must be the caller's company (%s)", c.CompanyCode)
 		}
-		ap, err := catalog.GetArticlePrice(ctx, tx, c.CompanyID, a.Product, a.ArticleCategory)
+		ap, err := r.cat.article(ctx, r.q, c.CompanyID, a.Product, a.ArticleCategory)
 		if errs.Is(err, errs.NotFound) {
 			return nil, errs.Field(p+"articleDetail.product", "unknown article product %s", a.Product)
 		}
@@ -761,6 +835,9 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		if l.ProductSpecType != "coupon" {
 			return nil, errs.Field(p+"voucherCode", "vouchers apply to coupon lines")
 		}
+		if tx == nil {
+			return nil, errNeedsTx
+		}
 		v, err := catalog.FindVoucher(ctx, tx, c.CompanyID, l.VoucherCode)
 		if errs.Is(err, errs.NotFound) {
 			return nil, errs.Field(p+"voucherCode", "unknown voucher code")
@@ -788,6 +865,9 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		out.voucherID = &v.ID
 	}
 	if l.RewardPartnerID != nil {
+		if tx == nil {
+			return nil, errNeedsTx
+		}
 		rw, err := catalog.GetReward(ctx, tx, c.CompanyID, *l.RewardPartnerID, l.RewardID)
 		if errs.Is(err, errs.NotFound) {
 			return nil, errs.Field(p+"rewardId", "unknown reward")
@@ -804,7 +884,7 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		out.rewardRow = &rw.ID
 	}
 	if l.CategoryCode != "" {
-		ok, err := catalog.CategoryCodeExists(ctx, tx, c.CompanyID, l.CategoryCode)
+		ok, err := r.cat.categoryCode(ctx, r.q, c.CompanyID, l.CategoryCode)
 		if err != nil {
 			return nil, err
 		}
@@ -813,7 +893,7 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		}
 	}
 	if l.AllowAccessProduct != "" {
-		ok, err := catalog.ProductExists(ctx, tx, c.CompanyID, l.AllowAccessProduct)
+		ok, err := productExists(ctx, r.cat, r.q, c.CompanyID, l.AllowAccessProduct)
 		if err != nil {
 			return nil, err
 		}
@@ -825,14 +905,14 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 		}
 	}
 	if l.Receiver != nil {
-		n, err := otherParty(ctx, tx, c, l.Receiver, p+"receiver.", customer.RequireReceiver, now)
+		n, err := r.otherParty(ctx, l.Receiver, p+"receiver.", customer.RequireReceiver)
 		if err != nil {
 			return nil, err
 		}
 		out.receiver = n
 	}
 	if l.Recruiter != nil {
-		n, err := otherParty(ctx, tx, c, l.Recruiter, p+"recruiter.", customer.RequireReceiver, now)
+		n, err := r.otherParty(ctx, l.Recruiter, p+"recruiter.", customer.RequireReceiver)
 		if err != nil {
 			return nil, err
 		}
@@ -843,44 +923,23 @@ func resolveLine(ctx context.Context, tx *sql.Tx, c Caller, l *LineRequest, i in
 
 // otherParty returns a receiver's or recruiter's customer number: the given
 // one (which must be the company's) or a new customer.
-func otherParty(ctx context.Context, tx *sql.Tx, c Caller, in *customer.Input, prefix string, req customer.Required, now time.Time) (int64, error) {
+func (r *resolver) otherParty(ctx context.Context, in *customer.Input, prefix string, req customer.Required) (int64, error) {
+	c, tx := r.c, r.tx
+	if tx == nil {
+		return 0, errNeedsTx
+	}
+	n := int64(0)
 	if in.CustomerNumber != nil {
 		if _, err := customer.IDOf(ctx, tx, c.CompanyID, *in.CustomerNumber); err != nil {
 			return 0, err
 		}
-		return *in.CustomerNumber, nil
+		n = *in.CustomerNumber
+	} else {
+		var err error
+		if n, err = customer.Create(ctx, tx, customer.NewCustomer{CompanyID: c.CompanyID, CompanyCode: c.CompanyCode,
+			Prefix: prefix, Required: req, Now: r.now}, in); err != nil {
+			return 0, err
+		}
 	}
-	return customer.Create(ctx, tx, customer.NewCustomer{CompanyID: c.CompanyID, CompanyCode: c.CompanyCode,
-		Prefix: prefix, Required: req, Now: now}, in)
-}
-
-func insertLine(ctx context.Context, tx *sql.Tx, companyID, orderID int64, l *line) error {
-	r := l.req
-	var specNo, rewardPartner any
-	if r.ProductSpecNo != nil {
-		specNo = *r.ProductSpecNo
-	}
-	if r.RewardPartnerID != nil {
-		rewardPartner = *r.RewardPartnerID
-	}
-	var a ArticleDetail
-	if r.ArticleDetail != nil {
-		a = *r.ArticleDetail
-	}
-	startIssue := ""
-	if r.StartInfo != nil {
-		startIssue = r.StartInfo.StartIssue
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO order_lines (order_id, company_id, line_no, product_spec_type,
-		product_spec_code, product_spec_no, product, quantity, unit_price, amount, voucher_id, voucher_code,
-		promotion_code, category_code, start_date, start_issue, reward_partner_id, reward_id,
-		receiver_customer_number, recruiter_customer_number, article_ref, article_desc, article_category,
-		allow_access_product, allow_access_seconds, allow_access_category_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26)`,
-		orderID, companyID, l.no, r.ProductSpecType, r.ProductSpecCode, specNo, l.product, *r.Quantity,
-		int64(l.unitPrice), int64(l.amount), l.voucherID, r.VoucherCode, r.PromotionCode, r.CategoryCode, l.startDate,
-		startIssue, rewardPartner, r.RewardID, l.receiver, l.recruiter, a.ArticleRef, a.ArticleDesc, a.ArticleCategory,
-		r.AllowAccessProduct, r.AllowAccessSeconds, r.AllowAccessCategoryType)
-	return store.Translate(err)
+	return n, r.applyChoices(ctx, in, n, strings.TrimSuffix(prefix, "."), "order")
 }

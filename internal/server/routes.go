@@ -4,11 +4,15 @@ import (
 	"context"
 	"net/http"
 
+	paymentpages "github.com/connect-oss/connect/internal/billing/pages"
 	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/customer"
+	"github.com/connect-oss/connect/internal/delivery"
 	"github.com/connect-oss/connect/internal/event"
 	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/order"
+	"github.com/connect-oss/connect/internal/privacy"
+	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 )
 
@@ -24,6 +28,19 @@ func Routes(d Deps) []Route {
 	subs := subscription.Handlers{DB: d.DB, Cache: d.Entitlements,
 		ResolveUser: func(ctx context.Context, uniqueID, credential string) (int64, bool, error) {
 			return identity.ResolveUser(ctx, d.DB, uniqueID, credential)
+		}, InvoiceStart: delivery.IssueStartInvoice}
+	if d.Identity != nil { // share invitations go out as ConnectID's messages do
+		subs.SendInvitation = func(ctx context.Context, m subscription.Invitation) error {
+			return d.Identity.Sender.Send(ctx, identity.Message{Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Body})
+		}
+	}
+	// Delivery stops and plans.
+	stops := delivery.Handlers{DB: d.DB}
+	// Privacy: the export's orders section is the order lists' shape.
+	priv := privacy.Handlers{DB: d.DB, OAuth: d.OAuth, Billing: d.Billing.Engine, Log: d.Logger,
+		Orders: func(ctx context.Context, q store.Queryer, companyID, customerNumber, userNumber int64) (any, error) {
+			return order.Find(ctx, q, order.Filter{CompanyID: companyID, UserScope: true, UserCustomer: customerNumber,
+				UserNumber: userNumber, Details: true})
 		}}
 	var oauthToken, jwks http.Handler = unavailable(), unavailable()
 	if d.OAuth != nil {
@@ -31,6 +48,8 @@ func Routes(d Deps) []Route {
 	}
 	// ConnectID.
 	cid := connectID(d)
+	// Payment Services: the login server's payment pages.
+	payPages := &paymentpages.Pages{Engine: d.Billing.Engine, Sessions: d.Orders.Sessions, PublicURL: d.Billing.PublicURL}
 	return []Route{
 		// Customer Data (customer.md). The two client-mode GETs under
 		// /capi/v1/client/customer/{a}/{b} share one pattern (README §14).
@@ -146,6 +165,13 @@ func Routes(d Deps) []Route {
 		{ID: "share-distribution-level-change", Method: "PATCH", Path: "/capi/v1/customer/product/share/distributionlevel/{productCode}", Mode: UserOnly, Handler: subs.DistributionLevelChange()},
 		{ID: "share-net-list", Method: "GET", Path: "/capi/v1/customer/product/share/net/{productCode}", Mode: UserOnly, Handler: subs.ShareNetList()},
 		{ID: "share-net-change", Method: "POST", Path: "/capi/v1/customer/product/share/net/{productCode}", Mode: UserOnly, Handler: subs.ShareNetChange()},
+		// Product & Services: DeliveryStop (product.md).
+		{ID: "delivery-stop-register", Method: "POST", Path: "/capi/v1/product/stop/delivery", Mode: UserOnly, Handler: stops.Register()},
+		{ID: "delivery-stop-list", Method: "GET", Path: "/capi/v1/product/stop/delivery/{productCode}", Mode: UserOnly, Handler: stops.List()},
+		{ID: "delivery-stop-remove", Method: "POST", Path: "/capi/v1/product/stop/delivery/delete/{id}", Mode: UserOnly, Handler: stops.Remove()},
+		{ID: "delivery-stop-list-client", Method: "GET", Path: "/capi/v1/client/stop/delivery/{customerNumber}", Mode: ClientOnly, Handler: stops.ListClient()},
+		// Product & Services: ProductDeliveryPlan (product.md).
+		{ID: "delivery-plan-list-client", Method: "GET", Path: "/capi/v1/client/productdeliveryplan", Mode: ClientOnly, Handler: stops.PlanListClient()},
 
 		// Payment Services (payment.md): invoices, invoice address, stored means, payment methods.
 		{ID: "invoice-details", Method: "GET", Path: "/capi/v1/customer/invoice/details/{invoiceNumber}", Mode: UserOnly, Handler: d.Billing.Details()},
@@ -171,5 +197,42 @@ func Routes(d Deps) []Route {
 		{ID: "vipps-agreement-list", Method: "GET", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.ListMeansHandler("vippsAgreement")},
 		{ID: "vipps-agreement-add", Method: "POST", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.AddMeans("vippsAgreement")},
 		{ID: "vipps-agreement-remove", Method: "PATCH", Path: "/capi/v1/customer/payment/vipps/agreement", Mode: UserOnly, Handler: d.Billing.RemoveMeansHandler("vippsAgreement")},
+		// The payment pages (README §4, §12.2): where hosted flows send the browser.
+		{ID: "page-payment-klarna-token-add", Method: "GET", Path: "/user/payment/klarna/token/add", Handler: payPages.Start("klarnaToken")},
+		{ID: "page-payment-nexi-subscription-add", Method: "GET", Path: "/user/payment/nexi/subscription/add", Handler: payPages.Start("nexiSubscription")},
+		{ID: "page-payment-payex-token-add", Method: "GET", Path: "/user/payment/payex/token/add", Handler: payPages.Start("payexToken")},
+		{ID: "page-payment-vipps-agreement-add", Method: "GET", Path: "/user/payment/vipps/agreement/add", Handler: payPages.Start("vippsAgreement")},
+		{ID: "page-payment-invoice-pay", Method: "GET", Path: "/user/payment/invoice/pay", Handler: payPages.Start("invoicePayment")},
+		{ID: "page-payment-change", Method: "GET", Path: "/user/paymentChange", Handler: payPages.Change()},
+		{ID: "page-payment-change-submit", Method: "POST", Path: "/user/paymentChange", Handler: payPages.ChangeSubmit()},
+		{ID: "page-payment-test", Method: "GET", Path: "/user/payment/test/{transactionId}", Handler: payPages.TestPage()},
+		{ID: "page-payment-test-submit", Method: "POST", Path: "/user/payment/test/{transactionId}", Handler: payPages.TestSubmit()},
+		{ID: "page-invoice-view", Method: "GET", Path: "/user/invoice/view/{token}", Handler: payPages.InvoiceView()},
+
+		// Privacy (privacy.md): consents, GDPR access and erasure, permissions and shields, purposes.
+		{ID: "private-data-access", Method: "GET", Path: "/capi/v1/customer/private-data", Mode: UserOnly, Handler: priv.PrivateDataAccess()},
+		{ID: "consent-event-history-list-client", Method: "GET", Path: "/capi/v1/client/customer/privacy/consentEvent/history/{issuer}/{subjectType}/{subject}", Mode: ClientOnly, Handler: priv.EventHistoryClient()},
+		{ID: "consent-text-list-client", Method: "GET", Path: "/capi/v1/client/customer/privacy/consent/text/{issuer}", Mode: ClientOnly, Handler: priv.ConsentTextList()},
+		{ID: "consent-text-history-list-client", Method: "GET", Path: "/capi/v1/client/customer/privacy/consent/text/history/{issuer}", Mode: ClientOnly, Handler: priv.ConsentTextHistoryList()},
+		{ID: "consent-group-list-client", Method: "GET", Path: "/capi/v1/client/customer/privacy/consent/group/{issuer}", Mode: ClientOnly, Handler: priv.ConsentGroupList()},
+		{ID: "consent-issuer-list-client", Method: "GET", Path: "/capi/v1/client/customer/privacy/consents/{issuer}", Mode: ClientOnly, Handler: priv.ConsentIssuerListClient()},
+		{ID: "consent-event-history-list", Method: "GET", Path: "/capi/v1/customer/privacy/consentEvent/history/{issuer}", Mode: UserOnly, Handler: priv.EventHistory()},
+		{ID: "consent-issuer-list", Method: "GET", Path: "/capi/v1/customer/privacy/consents/{issuer}", Mode: UserOnly, Handler: priv.ConsentIssuerList()},
+		{ID: "consent-group-list", Method: "GET", Path: "/capi/v1/customer/privacy/consent/group/{issuer}", Mode: UserOnly, Handler: priv.ConsentGroupList()},
+		{ID: "consent-event-register-client", Method: "POST", Path: "/capi/v1/client/customer/privacy/consentEvent", Mode: ClientOnly, Handler: priv.EventRegisterClient()},
+		{ID: "consent-event-register", Method: "POST", Path: "/capi/v1/customer/privacy/consentEvent", Mode: UserOnly, Handler: priv.EventRegister()},
+		{ID: "permission-global-list", Method: "GET", Path: "/capi/v1/customer/pbm", Mode: UserOnly, Handler: priv.PermissionList()},
+		{ID: "permission-enterprise-list", Method: "GET", Path: "/capi/v1/customer/pbm/{enterpriseCode}", Mode: UserOnly, Handler: priv.PermissionList()},
+		{ID: "permission-enterprise-change", Method: "POST", Path: "/capi/v1/customer/pbm/{enterpriseCode}", Mode: UserOnly, Handler: priv.PermissionChange()},
+		{ID: "permission-ordertype-list", Method: "GET", Path: "/capi/v1/customer/pbm/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PermissionList()},
+		{ID: "permission-ordertype-change", Method: "POST", Path: "/capi/v1/customer/pbm/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PermissionChange()},
+		{ID: "shield-ordertype-check-client", Method: "POST", Path: "/capi/v1/client/customer/pbm/shield/ordertype", Mode: ClientOnly, Handler: priv.ShieldCheck(true)},
+		{ID: "shield-enterprise-check-client", Method: "POST", Path: "/capi/v1/client/customer/pbm/shield/enterprise", Mode: ClientOnly, Handler: priv.ShieldCheck(false)},
+		{ID: "privacy-enterprise-list", Method: "GET", Path: "/capi/v1/customer/privacy/{enterpriseCode}", Mode: UserOnly, Handler: priv.PurposeList()},
+		{ID: "privacy-enterprise-change", Method: "POST", Path: "/capi/v1/customer/privacy/{enterpriseCode}", Mode: UserOnly, Handler: priv.PurposeChange()},
+		{ID: "privacy-ordertype-list", Method: "GET", Path: "/capi/v1/customer/privacy/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PurposeList()},
+		{ID: "privacy-ordertype-change", Method: "POST", Path: "/capi/v1/customer/privacy/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PurposeChange()},
+		// Last of the area: a real erasure revokes the caller's token (the route walk uses one).
+		{ID: "private-data-remove", Method: "DELETE", Path: "/capi/v1/customer/private-data", Mode: UserOnly, Handler: priv.PrivateDataRemove()},
 	}
 }

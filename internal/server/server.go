@@ -55,7 +55,7 @@ type Deps struct {
 	Version string
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
-	OpenAPI []byte // api/openapi.yaml
+	OpenAPI []byte           // api/openapi.yaml
 	Clock   func() time.Time // business clock of every request; nil = time.Now
 	// ConnectID: accounts and the login pages (nil when listing routes).
 	Identity *identity.Service

@@ -61,6 +61,9 @@ func ipKey(a netip.Addr) string {
 	return string(out)
 }
 
+// netSource prefixes the owner's customer number in the Source of a net grant.
+const netSource = "n"
+
 // netGrants returns the level-C grants for an IP address and/or e-mail
 // domains: nets of subscriptions whose owner's own entitlement still holds.
 func netGrants(ctx context.Context, q store.Queryer, companyID int64, ip netip.Addr, domains []string) ([]Entitlement, error) {
@@ -73,14 +76,16 @@ func netGrants(ctx context.Context, q store.Queryer, companyID int64, ip netip.A
 		defer rows.Close()
 		for rows.Next() {
 			e := Entitlement{Level: "C"}
-			if err := rows.Scan(&e.Product, &e.ValidFrom, &e.ValidUntil); err != nil {
+			var owner int64
+			if err := rows.Scan(&e.Product, &e.ValidFrom, &e.ValidUntil, &owner); err != nil {
 				return err
 			}
+			e.Source = netSource + itoa(owner)
 			out = append(out, e)
 		}
 		return rows.Err()
 	}
-	const sel = `SELECT e.product_code, e.valid_from, COALESCE(e.valid_until, 0) FROM share_nets n
+	const sel = `SELECT e.product_code, e.valid_from, COALESCE(e.valid_until, 0), n.owner_customer FROM share_nets n
 		JOIN entitlements e ON e.company_id = n.company_id AND e.customer_number = n.owner_customer
 			AND e.level = 'A' AND e.source = 's' || CAST(n.subscription_id AS TEXT)
 		WHERE n.company_id = $1 `

@@ -20,17 +20,24 @@ func Load(ctx context.Context, q store.Queryer, companyID, id int64) (*Sub, erro
 }
 
 // PeriodBounds returns the first day (00:00) and the end (23:59:59 of the
-// last day) of period n of s, counted from 1 at its anchor date, in loc.
+// last day) of period n of s, counted from 1, in loc. After a period end
+// was moved (anchor_period > 1) only the end of the period before the
+// anchor, and the bounds of later periods, are known.
 func (s *Sub) PeriodBounds(loc *time.Location, n int) (from, end time.Time, err error) {
-	anchor, err := time.ParseInLocation(dateLayout, s.AnchorDate, loc)
+	from, err = s.periodStart(loc, n)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	return addPeriods(anchor, n-1, s.PeriodLength, s.PeriodType), lastDayBefore(addPeriods(anchor, n, s.PeriodLength, s.PeriodType)), nil
+	next, err := s.periodStart(loc, n+1)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return from, lastDayBefore(next), nil
 }
 
 // ClaimRenewing returns up to limit subscriptions of the company that renew
-// for a price (active, not fixed-end, no planned pause, price > 0) and whose
+// for a price (active, not fixed-end, next period's price > 0, no pause planned to begin
+// by the next period's first day) and whose
 // current period ends before endBefore (epoch ms), with afterID < id ≤ upTo,
 // in id order. The id window keeps each claim an index range scan however
 // many rows earlier claims have already handled. Inside a PostgreSQL transaction the rows are locked FOR UPDATE SKIP
@@ -39,7 +46,8 @@ func (s *Sub) PeriodBounds(loc *time.Location, n int) (from, end time.Time, err 
 // next period yet"); it must not take parameters.
 func ClaimRenewing(ctx context.Context, tx *sql.Tx, d store.Dialect, companyID, endBefore, afterID, upTo int64, limit int, extra string) ([]*Sub, error) {
 	q := `SELECT ` + prefixedColumns("s") + ` FROM subscriptions s
-		WHERE s.company_id = $1 AND s.status = 'active' AND NOT s.fixed_end AND s.pause_from IS NULL AND s.price > 0
+		WHERE s.company_id = $1 AND s.status = 'active' AND NOT s.fixed_end AND COALESCE(s.renewal_price, s.price) > 0
+		AND (s.pause_from IS NULL OR s.pause_from > s.end_time + 1000)
 		AND s.end_time < $2 AND s.id > $3 AND s.id <= $4`
 	if extra != "" {
 		q += ` AND (` + extra + `)`

@@ -27,6 +27,9 @@ func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
+// ActorOf is who acts in ctx (WithActor), "system" when nobody was named.
+func ActorOf(ctx context.Context) string { return actorOf(ctx) }
+
 func actorOf(ctx context.Context) string {
 	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
 		return a

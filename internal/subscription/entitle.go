@@ -12,25 +12,32 @@ import (
 
 // Sub is a subscription as stored.
 type Sub struct {
-	ID                    int64
-	CompanyID             int64
-	CustomerNumber        int64
-	ProductCode           string
-	CouponCode            string
-	CouponNumber          int64
-	Copies                int
-	Status                string
-	StartTime, EndTime    int64
-	AnchorDate            string
-	Periods               int
-	FixedEnd              bool
-	PeriodLength          int
-	PeriodType            string
-	Price                 int64
-	Currency              string
+	ID                 int64
+	CompanyID          int64
+	CustomerNumber     int64
+	ProductCode        string
+	CouponCode         string
+	CouponNumber       int64
+	Copies             int
+	Status             string
+	StartTime, EndTime int64
+	AnchorDate         string
+	AnchorPeriod       int // the period that begins on AnchorDate
+	Periods            int
+	FixedEnd           bool
+	PeriodLength       int
+	PeriodType         string
+	Price              int64
+	Currency           string
+	// The coupon's renewal terms, until the first renewal switches to them
+	// (NULL: the first period's terms continue).
+	RenewalPrice          sql.NullInt64
+	RenewalLength         sql.NullInt64
+	RenewalType           sql.NullString
 	Paid                  bool
 	StopTime              sql.NullInt64
 	PauseFrom, PauseUntil sql.NullInt64
+	PauseExtend           bool // the planned pause moves the paid period's end (vacationStopPolicy extend)
 	OrderID               int64
 	DistributionLevel     string
 	DeliveryPlanID        sql.NullInt64
@@ -41,19 +48,22 @@ type Sub struct {
 }
 
 const subColumns = `id, company_id, customer_number, product_code, coupon_code, coupon_number, copies, status,
-	start_time, end_time, anchor_date, periods, fixed_end, period_length, period_type, price, currency, paid,
-	stop_time, pause_from, pause_until, order_id, distribution_level, product_delivery_plan_id, access_products,
-	customer_reference, sales_person, updated_at`
+	start_time, end_time, anchor_date, anchor_period, periods, fixed_end, period_length, period_type, price, currency, paid,
+	stop_time, pause_from, pause_until, pause_extend, order_id, distribution_level, product_delivery_plan_id, access_products,
+	customer_reference, sales_person, updated_at, renewal_price, renewal_period_length, renewal_period_type`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSub(r scanner) (*Sub, error) {
+// scanSub scans the subColumns of one row, after the columns of before
+// (a query that selects other columns first).
+func scanSub(r scanner, before ...any) (*Sub, error) {
 	var s Sub
 	var access string
-	err := r.Scan(&s.ID, &s.CompanyID, &s.CustomerNumber, &s.ProductCode, &s.CouponCode, &s.CouponNumber, &s.Copies, &s.Status,
-		&s.StartTime, &s.EndTime, &s.AnchorDate, &s.Periods, &s.FixedEnd, &s.PeriodLength, &s.PeriodType, &s.Price, &s.Currency, &s.Paid,
-		&s.StopTime, &s.PauseFrom, &s.PauseUntil, &s.OrderID, &s.DistributionLevel, &s.DeliveryPlanID, &access,
-		&s.CustomerReference, &s.SalesPerson, &s.UpdatedAt)
+	dest := append(before, &s.ID, &s.CompanyID, &s.CustomerNumber, &s.ProductCode, &s.CouponCode, &s.CouponNumber, &s.Copies, &s.Status,
+		&s.StartTime, &s.EndTime, &s.AnchorDate, &s.AnchorPeriod, &s.Periods, &s.FixedEnd, &s.PeriodLength, &s.PeriodType, &s.Price, &s.Currency, &s.Paid,
+		&s.StopTime, &s.PauseFrom, &s.PauseUntil, &s.PauseExtend, &s.OrderID, &s.DistributionLevel, &s.DeliveryPlanID, &access,
+		&s.CustomerReference, &s.SalesPerson, &s.UpdatedAt, &s.RenewalPrice, &s.RenewalLength, &s.RenewalType)
+	err := r.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +107,10 @@ func (s *Sub) window() (from, until int64, ok bool) {
 	case s.Status == StatusStopped || s.FixedEnd:
 		until = paidEnd
 	case s.Status == StatusPaused:
+		// Nothing renews during a pause: access ends with the paid period
+		// (moved later by the pause itself with vacationStopPolicy extend).
+		// A planned pause changes nothing until it begins.
 		until = paidEnd
-	case s.PauseFrom.Valid:
-		// A planned pause: access through the paid period, or up to the
-		// pause when the subscription renews until then.
-		until = max(paidEnd, s.PauseFrom.Int64)
 	}
 	return s.StartTime, until, true
 }
@@ -159,7 +168,7 @@ func refreshCustomer(ctx context.Context, tx *sql.Tx, companyID, customer int64)
 		rows = append(rows, r)
 	}
 	grants.Close()
-	shared, err := tx.QueryContext(ctx, `SELECT h.id, `+prefixed("s.")+` FROM shares h
+	shared, err := tx.QueryContext(ctx, `SELECT h.id, `+prefixedColumns("s")+` FROM shares h
 		JOIN subscriptions s ON s.id = h.subscription_id
 		WHERE h.company_id = $1 AND h.recipient_customer = $2 AND h.status = 'ACCEPTED'`, companyID, customer)
 	if err != nil {
@@ -167,16 +176,11 @@ func refreshCustomer(ctx context.Context, tx *sql.Tx, companyID, customer int64)
 	}
 	for shared.Next() {
 		var hid int64
-		var s Sub
-		var access string
-		if err := shared.Scan(&hid, &s.ID, &s.CompanyID, &s.CustomerNumber, &s.ProductCode, &s.CouponCode, &s.CouponNumber, &s.Copies, &s.Status,
-			&s.StartTime, &s.EndTime, &s.AnchorDate, &s.Periods, &s.FixedEnd, &s.PeriodLength, &s.PeriodType, &s.Price, &s.Currency, &s.Paid,
-			&s.StopTime, &s.PauseFrom, &s.PauseUntil, &s.OrderID, &s.DistributionLevel, &s.DeliveryPlanID, &access,
-			&s.CustomerReference, &s.SalesPerson, &s.UpdatedAt); err != nil {
+		s, err := scanSub(shared, &hid)
+		if err != nil {
 			shared.Close()
 			return err
 		}
-		s.AccessProducts = splitList(access)
 		if from, until, ok := s.window(); ok {
 			for _, p := range s.Products() {
 				rows = append(rows, row{p, "B", "h" + itoa(hid), from, until})
@@ -195,13 +199,6 @@ func refreshCustomer(ctx context.Context, tx *sql.Tx, companyID, customer int64)
 		}
 	}
 	return nil
-}
-
-func prefixed(p string) string {
-	return p + `id, ` + p + `company_id, ` + p + `customer_number, ` + p + `product_code, ` + p + `coupon_code, ` + p + `coupon_number, ` + p + `copies, ` + p + `status, ` +
-		p + `start_time, ` + p + `end_time, ` + p + `anchor_date, ` + p + `periods, ` + p + `fixed_end, ` + p + `period_length, ` + p + `period_type, ` + p + `price, ` + p + `currency, ` + p + `paid, ` +
-		p + `stop_time, ` + p + `pause_from, ` + p + `pause_until, ` + p + `order_id, ` + p + `distribution_level, ` + p + `product_delivery_plan_id, ` + p + `access_products, ` +
-		p + `customer_reference, ` + p + `sales_person, ` + p + `updated_at`
 }
 
 // refreshForSubscription refreshes the owner of s and everyone who holds an

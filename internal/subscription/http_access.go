@@ -28,6 +28,12 @@ type Handlers struct {
 	Cache       *EntitlementCache // nil: every check reads the database
 	Now         func() time.Time  // business clock; nil = time.Now
 	ResolveUser UserResolver      // nil: credentials match customers' e-mail/phone only
+	// InvoiceStart issues the first invoice of a subscription started on a
+	// priced coupon (allowInvoiceStart); nil: such starts are refused.
+	InvoiceStart func(ctx context.Context, tx *sql.Tx, s *Sub) error
+	// SendInvitation delivers a share invitation (e-mail or SMS) after it
+	// is stored; nil: invitations are stored only (the owner passes on the code).
+	SendInvitation func(ctx context.Context, m Invitation) error
 }
 
 func (h Handlers) ctx(r *http.Request) context.Context {
@@ -81,10 +87,14 @@ type AccessResponse struct {
 
 // accessQuery is a validated request.
 type accessQuery struct {
-	products []string // empty: any
-	ip       netip.Addr
-	domains  []string
-	netLevel bool
+	products      []string // empty: any
+	categoryType  string
+	articleID     string
+	issue         string
+	accessArticle bool
+	ip            netip.Addr
+	domains       []string
+	netLevel      bool
 }
 
 func parseAccess(b *AccessRequest) (accessQuery, error) {
@@ -136,6 +146,8 @@ func parseAccess(b *AccessRequest) (accessQuery, error) {
 		q.domains = append(q.domains, b.Domain)
 	}
 	q.netLevel = b.IP != "" || b.Domain != "" || b.AccessDomain || b.AccessAzureAd
+	q.categoryType, q.articleID, q.issue = strings.TrimSpace(b.CategoryType), strings.TrimSpace(b.ArticleID), strings.TrimSpace(b.Issue)
+	q.accessArticle = b.AccessArticle && q.articleID == ""
 	return q, nil
 }
 
@@ -187,7 +199,16 @@ func (h Handlers) evaluate(ctx context.Context, companyID int64, q accessQuery, 
 	}
 	resp := AccessResponse{Accesses: make([]AccessEntry, 0, 3)}
 	if hasUser {
+		grants, err := h.withObjects(ctx, companyID, customerNo, &q, grants)
+		if err != nil {
+			return AccessResponse{}, err
+		}
 		resp.Accesses = append(resp.Accesses, q.level("A", grants, now), q.level("B", grants, now))
+		if q.accessArticle && customerNo != 0 {
+			if resp.ArticleIDs, err = h.articleIDs(ctx, companyID, customerNo, q.products); err != nil {
+				return AccessResponse{}, err
+			}
+		}
 	}
 	if q.netLevel {
 		if emailDomain != "" {
@@ -195,6 +216,10 @@ func (h Handlers) evaluate(ctx context.Context, companyID int64, q accessQuery, 
 		}
 		nets, err := netGrants(ctx, h.DB, companyID, q.ip, q.domains)
 		if err != nil {
+			return AccessResponse{}, err
+		}
+		// Nets grant subscriptions: no purchase of an article or issue.
+		if nets, err = h.withObjects(ctx, companyID, 0, &q, nets); err != nil {
 			return AccessResponse{}, err
 		}
 		resp.Accesses = append(resp.Accesses, q.level("C", nets, now))

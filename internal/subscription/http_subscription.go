@@ -298,12 +298,25 @@ type coupon struct {
 	length        int
 	typ           string
 	extraProducts []string
+	// Renewal terms (NULL: the first period's continue).
+	renewalPrice  sql.NullInt64
+	renewalLength sql.NullInt64
+	renewalType   sql.NullString
+}
+
+func (c *coupon) renewalPriceOf() *value.Money {
+	if !c.renewalPrice.Valid {
+		return nil
+	}
+	m := value.Money(c.renewalPrice.Int64)
+	return &m
 }
 
 // findCoupon returns the named coupon of the product valid at day, or the
 // product's default (its free coupon with the lowest number).
 func findCoupon(ctx context.Context, q store.Queryer, companyID int64, product, code string, number int64, day time.Time) (*coupon, error) {
-	query := `SELECT coupon_code, coupon_number, price, period_length, period_type, extra_products FROM coupons
+	query := `SELECT coupon_code, coupon_number, price, period_length, period_type, extra_products,
+		renewal_price, renewal_period_length, renewal_period_type FROM coupons
 		WHERE company_id = $1 AND product_code = $2 AND start_time <= $3 AND (end_time IS NULL OR end_time > $3)`
 	args := []any{companyID, product, day.UnixMilli()}
 	if code != "" {
@@ -314,7 +327,8 @@ func findCoupon(ctx context.Context, q store.Queryer, companyID int64, product, 
 	}
 	var c coupon
 	var extra string
-	err := q.QueryRowContext(ctx, query, args...).Scan(&c.code, &c.number, &c.price, &c.length, &c.typ, &extra)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&c.code, &c.number, &c.price, &c.length, &c.typ, &extra,
+		&c.renewalPrice, &c.renewalLength, &c.renewalType)
 	if errors.Is(err, sql.ErrNoRows) {
 		if code != "" {
 			return nil, errs.Field("couponCode", "no coupon %s/%d on %s valid on %s", code, number, product, day.Format(dateLayout))
@@ -407,14 +421,33 @@ func (h Handlers) StartSubscription() http.Handler {
 			if err != nil {
 				return err
 			}
-			if c.price != 0 {
-				return errs.Field("couponCode", "a priced coupon needs an order (POST /capi/v1/order)")
+			onInvoice := c.price != 0
+			if onInvoice {
+				settings, err := LoadSettings(ctx, tx, p.CompanyID)
+				if err != nil {
+					return err
+				}
+				if !settings.AllowInvoiceStart || h.InvoiceStart == nil {
+					return errs.Field("couponCode", "a priced coupon needs an order (POST /capi/v1/order)")
+				}
 			}
-			_, err = Start(ctx, tx, StartRequest{CompanyID: p.CompanyID, CompanyCode: p.CompanyCode, CustomerNumber: cno,
+			prior, err := Current(ctx, tx, p.CompanyID, cno, b.Product)
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			id, err := Start(ctx, tx, StartRequest{CompanyID: p.CompanyID, CompanyCode: p.CompanyCode, CustomerNumber: cno,
 				ProductCode: b.Product, CouponCode: c.code, CouponNumber: c.number, StartDate: start,
-				PeriodLength: c.length, PeriodType: c.typ, Paid: true, Copies: b.Copies,
-				AccessProducts: c.extraProducts, EndDate: end, CustomerReference: b.CustomerReference})
-			return err
+				PeriodLength: c.length, PeriodType: c.typ, Price: value.Money(c.price), Paid: !onInvoice, Copies: b.Copies,
+				AccessProducts: c.extraProducts, EndDate: end, CustomerReference: b.CustomerReference,
+				RenewalPrice: c.renewalPriceOf(), RenewalPeriodLength: int(c.renewalLength.Int64), RenewalPeriodType: c.renewalType.String})
+			if err != nil || !onInvoice || (prior != nil && prior.ID == id) {
+				return err // free, or a removed stop: nothing new to invoice
+			}
+			s, err := load(ctx, tx, p.CompanyID, id)
+			if err != nil {
+				return err
+			}
+			return h.InvoiceStart(ctx, tx, s)
 		})
 		if err != nil {
 			httpx.Fail(w, r, err)

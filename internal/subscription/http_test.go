@@ -411,3 +411,221 @@ func TestClientAccessByConnectIDUser(t *testing.T) {
 		}
 	})
 }
+
+// TestStartSubscriptionHTTP: Start subscription starts a free coupon at
+// once; a priced coupon only with allowInvoiceStart, and then with its
+// first invoice; on a stopped subscription it removes the stop.
+func TestStartSubscriptionHTTP(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
+		apply := func(extra string) {
+			t.Helper()
+			if _, err := e.App.ApplyTenantFile(context.Background(), "extra.yaml", []byte("companies:\n  - code: ACME\n    name: Acme Media\n    country: NO\n"+extra)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apply("    coupons:\n      - {product: NEWS, couponCode: FREE, couponNumber: 5, description: Free month, price: 0, periodLength: 1, periodType: month, startTime: 2024-01-01}\n")
+		alice := newUser(t, e, 9501, "alice@firm.no")
+		st, m := call(t, e, "POST", "/capi/v1/subscription", alice.token, `{"product":"NEWS","couponCode":"FREE","couponNumber":5,"customerReference":"ref-1","copies":"1"}`)
+		if st != 200 || m["status"] != "OK" {
+			t.Fatalf("start: %d %v", st, m)
+		}
+		_, m = call(t, e, "GET", "/capi/v1/subscription", alice.token, "")
+		subs := m["subscriptions"].([]any)
+		if len(subs) != 1 || subs[0].(map[string]any)["couponCode"] != "FREE" || subs[0].(map[string]any)["paid"] != true ||
+			subs[0].(map[string]any)["customerReference"] != "ref-1" || subs[0].(map[string]any)["stopped"] != false {
+			t.Errorf("started: %v", m)
+		}
+		if a := check(t, e, alice.token, "/capi/v1/customer/access", `{"product":"NEWS"}`); !a.Access || a.Accesses[0].AccessType != "A" {
+			t.Errorf("access after start = %+v", a)
+		}
+		if st, m := call(t, e, "POST", "/capi/v1/subscription", alice.token, `{"product":"NEWS"}`); st != 409 {
+			t.Errorf("second start: %d %v", st, m)
+		}
+		// XML body; a product that is not a subscription.
+		res := e.Call(testkit.Request{Method: "POST", Path: "/capi/v1/subscription", Token: alice.token, ContentType: "application/xml", Accept: "application/xml",
+			Body: `<data><product>BOOK1</product></data>`})
+		if res.Status != 400 || !strings.Contains(string(res.Body), "product: BOOK1 is not a subscription product") {
+			t.Errorf("xml start of BOOK1: %d %s", res.Status, res.Body)
+		}
+
+		// A priced coupon: refused until allowInvoiceStart, then started unpaid with its invoice.
+		priced := `{"product":"PAPER","couponCode":"PAPER","couponNumber":1}`
+		if st, m := call(t, e, "POST", "/capi/v1/subscription", alice.token, priced); st != 400 || !strings.HasPrefix(fmt.Sprint(m["errorMessage"]), "couponCode:") {
+			t.Errorf("priced without allowInvoiceStart: %d %v", st, m)
+		}
+		apply("    productSettings: {allowInvoiceStart: true}\n")
+		if st, m := call(t, e, "POST", "/capi/v1/subscription", alice.token, priced); st != 200 {
+			t.Fatalf("priced on invoice: %d %v", st, m)
+		}
+		var invoices, amount, period int64
+		_ = e.App.DB.QueryRow(`SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(MAX(period_no), 0) FROM invoices WHERE customer_number = $1 AND kind = 'invoice'`,
+			alice.customer).Scan(&invoices, &amount, &period)
+		if invoices != 1 || amount != 44900 || period != 1 {
+			t.Errorf("start invoice: %d invoices, %d øre, period %d", invoices, amount, period)
+		}
+		_, m = call(t, e, "GET", "/capi/v1/subscription", alice.token, "")
+		for _, s := range m["subscriptions"].([]any) {
+			if s := s.(map[string]any); s["product"] == "PAPER" && s["paid"] != false {
+				t.Errorf("a start on invoice is unpaid until paid: %v", s)
+			}
+		}
+
+		// Start on a subscription with a permanent stop removes the stop.
+		tomorrow := time.Now().AddDate(0, 0, 2).Format("2006-01-02")
+		if st, m := call(t, e, "POST", "/capi/v1/product/stop/delivery", alice.token, `{"product":"PAPER","stopTime":"`+tomorrow+`","stopType":"permanent"}`); st != 200 {
+			t.Fatalf("permanent stop: %d %v", st, m)
+		}
+		if st, m := call(t, e, "POST", "/capi/v1/subscription", alice.token, priced); st != 200 {
+			t.Fatalf("start on the stopped subscription: %d %v", st, m)
+		}
+		_, m = call(t, e, "GET", "/capi/v1/subscription", alice.token, "")
+		for _, s := range m["subscriptions"].([]any) {
+			if s := s.(map[string]any); s["product"] == "PAPER" && (s["stopped"] != false || s["stopTime"] != nil) {
+				t.Errorf("stop not reset: %v", s)
+			}
+		}
+		_ = e.App.DB.QueryRow(`SELECT COUNT(*) FROM invoices WHERE customer_number = $1 AND kind = 'invoice'`, alice.customer).Scan(&invoices)
+		if invoices != 1 {
+			t.Errorf("a stop reset issued another invoice (%d)", invoices)
+		}
+		if st, m := call(t, e, "GET", "/capi/v1/product/stop/delivery/PAPER", alice.token, ""); st != 200 || len(m["deliveryStops"].([]any)) != 0 {
+			t.Errorf("the reset stop is still listed: %d %v", st, m)
+		}
+	})
+}
+
+// TestShareInvitationMessages: an invitation is sent to its contact with
+// the code; resend sends it again and restarts its expiry; a new contact
+// gets a new code.
+func TestShareInvitationMessages(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
+		owner := newUser(t, e, 9601, "owner@firm.no")
+		start(t, e, owner.customer, "NEWS", time.Now())
+		messages := func(to string) []string {
+			rows, err := e.App.DB.Query(`SELECT channel || ' ' || subject || ' | ' || body FROM outbound_messages WHERE recipient = $1 ORDER BY id`, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var s string
+				_ = rows.Scan(&s)
+				out = append(out, s)
+			}
+			return out
+		}
+		_, m := call(t, e, "POST", "/capi/v1/subscription/share/invitation", owner.token, `{"contact":"friend@firm.no","contactType":"A_EMAIL","productCode":"NEWS","firstName":"Fri"}`)
+		code, _ := m["shareCode"].(string)
+		got := messages("friend@firm.no")
+		if len(got) != 1 || !strings.HasPrefix(got[0], "email Acme Media: U 9601 shares Acme News digital with you") || !strings.Contains(got[0], "code "+code) {
+			t.Fatalf("invitation: %q", got)
+		}
+		var expires1, expires2 int64
+		_ = e.App.DB.QueryRow(`SELECT expires_at FROM shares WHERE share_code = $1`, code).Scan(&expires1)
+		if st, m := call(t, e, "PATCH", "/capi/v1/subscription/share/invitation/"+code, owner.token, `{"resend":true}`); st != 200 || m["status"] != "SHARE_OK" {
+			t.Fatalf("resend: %d %v", st, m)
+		}
+		_ = e.App.DB.QueryRow(`SELECT expires_at FROM shares WHERE share_code = $1`, code).Scan(&expires2)
+		if got := messages("friend@firm.no"); len(got) != 2 || !strings.Contains(got[1], "code "+code) || expires2 < expires1 {
+			t.Errorf("resent: %q, expiry %d → %d", got, expires1, expires2)
+		}
+		// By SMS to a new contact: a new code, and the message goes there.
+		_, m = call(t, e, "PATCH", "/capi/v1/subscription/share/invitation/"+code, owner.token, `{"contact":"+4791234567","contactType":"B"}`)
+		share, _ := m["share"].(map[string]any)
+		newCode, _ := share["shareCode"].(string)
+		if got := messages("+4791234567"); newCode == code || len(got) != 1 || !strings.HasPrefix(got[0], "sms ") || !strings.Contains(got[0], "code "+newCode) {
+			t.Errorf("new contact: %v %q", m, got)
+		}
+		// Resending an accepted share changes nothing.
+		friend := newUser(t, e, 9602, "friend@firm.no")
+		call(t, e, "PATCH", "/capi/v1/subscription/share/invitation", friend.token, fmt.Sprintf(`{"shareCode":%q,"changeType":"ACCEPT"}`, newCode))
+		if _, m := call(t, e, "PATCH", "/capi/v1/subscription/share/invitation/"+newCode, owner.token, `{"resend":true}`); m["status"] != "REQUEST_ACCEPTED" || len(messages("+4791234567")) != 1 {
+			t.Errorf("resend of an accepted share: %v", m)
+		}
+	})
+}
+
+// TestAccessObjectCriteria: categoryType matches subscriptions of a
+// customer holding a category of that type (the owner's, for a share);
+// articleId matches a purchase of the article (or, with product, any grant
+// on it); issue matches a purchase of the issue or any grant on product;
+// accessArticle lists the purchased article ids.
+func TestAccessObjectCriteria(t *testing.T) {
+	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
+		ctx := context.Background()
+		company, _ := tenant.GetCompanyByCode(ctx, e.App.DB, testkit.Company)
+		alice := newUser(t, e, 9701, "alice@firm.no")
+		bob := newUser(t, e, 9702, "bob@firm.no")
+		carol := newUser(t, e, 9703, "carol@firm.no")
+		start(t, e, alice.customer, "NEWS", time.Now())
+		start(t, e, bob.customer, "NEWS", time.Now())
+		if err := e.App.DB.Tx(ctx, func(tx *sql.Tx) error { return customer.AddCategory(ctx, tx, company.ID, alice.customer, "STUD") }); err != nil {
+			t.Fatal(err)
+		}
+		_, m := call(t, e, "POST", "/capi/v1/subscription/share/invitation", alice.token, `{"contact":"carol@firm.no","contactType":"A","productCode":"NEWS"}`)
+		call(t, e, "PATCH", "/capi/v1/subscription/share/invitation", carol.token, fmt.Sprintf(`{"shareCode":%q,"changeType":"ACCEPT"}`, m["shareCode"]))
+		// Purchases: alice buys article a-77 of BOOK1, bob issue 2025-07 of PAPER (both on invoice).
+		buy := func(u user, line string) {
+			t.Helper()
+			st, m := call(t, e, "POST", "/capi/v1/order", u.token, `{"paymentMethod":"invoice","payer":{"firstName":"U","lastName":"X","postalCode":"0150","emails":["u@firm.no"]},"orderLines":[`+line+`]}`)
+			if st != 200 {
+				t.Fatalf("order %s: %d %v", line, st, m)
+			}
+			if st, m := call(t, e, "POST", "/capi/v1/client/order/fulfillment", e.ClientToken(), fmt.Sprintf(`{"orderId":%v}`, m["orderId"])); st != 200 {
+				t.Fatalf("fulfilment: %d %v", st, m)
+			}
+		}
+		buy(alice, `{"productSpecType":"article","articleDetail":{"companyCode":"ACME","product":"BOOK1","articleRef":"a-77","articleDesc":"Story"}}`)
+		buy(bob, `{"productSpecType":"issue","productSpecCode":"PAPER","productSpecNo":1,"product":"2025-07"}`)
+
+		for _, tc := range []struct {
+			name  string
+			u     user
+			body  string
+			level string // the granting level, "" for none
+		}{
+			{"category holder", alice, `{"product":"NEWS","categoryType":"SWISJ"}`, "A"},
+			{"category alone", alice, `{"categoryType":"SWISJ"}`, "A"},
+			{"category not held", bob, `{"product":"NEWS","categoryType":"SWISJ"}`, ""},
+			{"unknown category type", alice, `{"product":"NEWS","categoryType":"NOPE"}`, ""},
+			{"category of the share's owner", carol, `{"product":"NEWS","categoryType":"SWISJ"}`, "B"},
+			{"purchased article", alice, `{"articleId":"a-77"}`, "A"},
+			{"purchased article of the product", alice, `{"articleId":"a-77","product":"BOOK1"}`, "A"},
+			{"article not purchased", alice, `{"articleId":"a-78"}`, ""},
+			{"article of someone else", bob, `{"articleId":"a-77"}`, ""},
+			{"article covered by the product grant", alice, `{"articleId":"a-78","product":"NEWS"}`, "A"},
+			{"purchased issue", bob, `{"product":"PAPER","issue":"2025-07"}`, "A"},
+			{"issue not purchased", bob, `{"product":"PAPER","issue":"2025-08"}`, ""},
+			{"issue covered by the product grant", alice, `{"product":"NEWS","issue":"2025-08"}`, "A"},
+			{"issue of someone else", alice, `{"product":"PAPER","issue":"2025-07"}`, ""},
+		} {
+			a := check(t, e, tc.u.token, "/capi/v1/customer/access", tc.body)
+			level := ""
+			for _, x := range a.Accesses {
+				if x.Access && level == "" {
+					level = x.AccessLevel
+				}
+			}
+			if level != tc.level || a.Access != (tc.level != "") {
+				t.Errorf("%s %s: %+v", tc.name, tc.body, a)
+			}
+		}
+		// The client-mode check applies the same criteria.
+		if a := check(t, e, e.ClientToken(), "/capi/v1/client/access", `{"credential":"alice@firm.no","articleId":"a-77"}`); !a.Access {
+			t.Errorf("client-mode article check: %+v", a)
+		}
+		var ids struct {
+			ArticleIDs []string `json:"articleIds"`
+		}
+		res := e.Call(testkit.Request{Method: "POST", Path: "/capi/v1/customer/access", Token: alice.token, ContentType: "application/json", Body: `{"accessArticle":true}`})
+		res.JSON(t, &ids)
+		if len(ids.ArticleIDs) != 1 || ids.ArticleIDs[0] != "a-77" {
+			t.Errorf("accessArticle: %s", res.Body)
+		}
+		res = e.Call(testkit.Request{Method: "POST", Path: "/capi/v1/customer/access", Token: alice.token, ContentType: "application/json", Body: `{"accessArticle":true,"product":"NEWS"}`})
+		if strings.Contains(string(res.Body), "a-77") {
+			t.Errorf("accessArticle of NEWS: %s", res.Body)
+		}
+	})
+}

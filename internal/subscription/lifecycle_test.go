@@ -3,6 +3,7 @@ package subscription
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/store/storetest"
 	"github.com/connect-oss/connect/internal/tenant"
+	"github.com/connect-oss/connect/internal/value"
 )
 
 var oslo, _ = time.LoadLocation("Europe/Oslo")
@@ -202,9 +204,10 @@ func TestPauseResume(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Plan a pause from 1 March to 15 March (the paid period ends 23 February).
+		// Plan a pause from 1 March to 15 March (the first free period ends
+		// 23 February; daily runs renew it to 8 March before the pause).
 		if err := e.tx(t, func(tx *sql.Tx) error {
-			return Pause(e.ctx(), tx, e.company, id, date("2024-03-01"), date("2024-03-15"))
+			return Pause(e.ctx(), tx, e.company, id, date("2024-03-01"), date("2024-03-15"), false)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -213,24 +216,107 @@ func TestPauseResume(t *testing.T) {
 			t.Error("no access before the planned pause")
 		}
 		e.now = date("2024-03-01")
-		if n, err := Advance(e.ctx(), e.db); err != nil || n == 0 {
-			t.Fatalf("advance: %d %v", n, err)
+		if n, err := Advance(e.ctx(), e.db); err != nil || n != 2 {
+			t.Fatalf("advance (renew, pause): %d %v", n, err)
 		}
+		s, _ := load(e.ctx(), e.db, e.company, id)
+		if s.Status != StatusPaused || s.Periods != 2 || s.EndTime != time.Date(2024, 3, 8, 23, 59, 59, 0, oslo).UnixMilli() {
+			t.Fatalf("paused: %s periods %d end %v", s.Status, s.Periods, time.UnixMilli(s.EndTime).In(oslo))
+		}
+		if !e.access(t, e.customer, "DIGI") {
+			t.Error("no access in the paid days of the pause")
+		}
+		e.now = date("2024-03-10")
 		if e.access(t, e.customer, "DIGI") {
-			t.Error("access during the pause")
+			t.Error("access after the paid period, during the pause")
 		}
 		e.now = date("2024-03-15").Add(time.Minute)
 		if _, err := Advance(e.ctx(), e.db); err != nil {
 			t.Fatal(err)
 		}
-		s, _ := load(e.ctx(), e.db, e.company, id)
-		if s.Status != StatusActive || s.StartTime != date("2024-03-15").UnixMilli() || !e.access(t, e.customer, "DIGI") {
-			t.Errorf("after resume: %s start %v access %v", s.Status, time.UnixMilli(s.StartTime).In(oslo), e.access(t, e.customer, "DIGI"))
+		s, _ = load(e.ctx(), e.db, e.company, id)
+		if s.Status != StatusActive || s.StartTime != date("2024-03-15").UnixMilli() || !e.access(t, e.customer, "DIGI") ||
+			s.Periods != 3 || s.EndTime != time.Date(2024, 3, 28, 23, 59, 59, 0, oslo).UnixMilli() {
+			t.Errorf("after resume: %s start %v end %v periods %d access %v", s.Status, time.UnixMilli(s.StartTime).In(oslo),
+				time.UnixMilli(s.EndTime).In(oslo), s.Periods, e.access(t, e.customer, "DIGI"))
 		}
 		// Bad input: a pause in the past.
-		err = e.tx(t, func(tx *sql.Tx) error { return Pause(e.ctx(), tx, e.company, id, date("2024-03-01"), time.Time{}) })
+		err = e.tx(t, func(tx *sql.Tx) error {
+			return Pause(e.ctx(), tx, e.company, id, date("2024-03-01"), time.Time{}, false)
+		})
 		if !errs.Is(err, errs.Invalid) {
 			t.Errorf("pause in the past: %v", err)
+		}
+	})
+}
+
+// TestPauseExtends: a pause with extend that begins inside a paid period
+// moves its end later by the paused days; renewals follow the moved end.
+func TestPauseExtends(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
+		e := setup(t, d)
+		e.now = date("2024-02-10").Add(time.Hour)
+		var id int64
+		err := e.tx(t, func(tx *sql.Tx) (err error) {
+			id, err = Start(e.ctx(), tx, StartRequest{CompanyID: e.company, CustomerNumber: e.customer, ProductCode: "DIGI",
+				StartDate: date("2024-02-10"), PeriodLength: 1, PeriodType: Month, Price: 19900, Paid: true})
+			if err != nil {
+				return err
+			}
+			// Stopped 20–29 February: 10 days; resume day 1 March.
+			return Pause(e.ctx(), tx, e.company, id, date("2024-02-20"), date("2024-03-01"), true)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Renewals ignore a pause that begins after the next period starts only.
+		e.now = date("2024-02-20").Add(time.Hour)
+		if _, err := Advance(e.ctx(), e.db); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := load(e.ctx(), e.db, e.company, id)
+		wantEnd := time.Date(2024, 3, 19, 23, 59, 59, 0, oslo).UnixMilli() // 9 March + 10 days
+		if s.Status != StatusPaused || s.EndTime != wantEnd || s.AnchorDate != "2024-03-20" || s.AnchorPeriod != 2 {
+			t.Fatalf("begun: %s end %v anchor %s/%d", s.Status, time.UnixMilli(s.EndTime).In(oslo), s.AnchorDate, s.AnchorPeriod)
+		}
+		if !e.access(t, e.customer, "DIGI") {
+			t.Error("no access during a paid pause")
+		}
+		e.now = date("2024-03-01").Add(time.Hour)
+		if _, err := Advance(e.ctx(), e.db); err != nil {
+			t.Fatal(err)
+		}
+		s, _ = load(e.ctx(), e.db, e.company, id)
+		if s.Status != StatusActive || s.EndTime != wantEnd || s.StartTime != date("2024-02-10").UnixMilli() {
+			t.Fatalf("resumed: %s end %v start %v", s.Status, time.UnixMilli(s.EndTime).In(oslo), time.UnixMilli(s.StartTime).In(oslo))
+		}
+		from, end, _ := s.PeriodBounds(oslo, 2)
+		if from.Format(dateLayout) != "2024-03-20" || end.Format(dateLayout) != "2024-04-19" {
+			t.Errorf("period 2 = %s – %s", from.Format(dateLayout), end.Format(dateLayout))
+		}
+		if _, end1, _ := s.PeriodBounds(oslo, 1); end1.UnixMilli() != wantEnd {
+			t.Errorf("end of period 1 = %v", end1)
+		}
+		var newEnd int64
+		if err := e.tx(t, func(tx *sql.Tx) (err error) {
+			newEnd, err = Renew(e.ctx(), tx, e.company, id, wantEnd, true)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if newEnd != time.Date(2024, 4, 19, 23, 59, 59, 0, oslo).UnixMilli() {
+			t.Errorf("renewed to %v", time.UnixMilli(newEnd).In(oslo))
+		}
+		var statuses []string
+		rows, _ := e.db.Query(`SELECT status FROM event_outbox WHERE type = 'subscription' ORDER BY id`)
+		for rows.Next() {
+			var st string
+			_ = rows.Scan(&st)
+			statuses = append(statuses, st)
+		}
+		rows.Close()
+		if got := strings.Join(statuses, ","); got != "start,renew,pause,resume,renew" {
+			t.Errorf("events = %s", got)
 		}
 	})
 }
@@ -267,6 +353,86 @@ func TestStartValidation(t *testing.T) {
 		_ = e.db.QueryRow(`SELECT COUNT(*) FROM subscriptions`).Scan(&n)
 		if n != 0 {
 			t.Errorf("subscriptions after bad input = %d", n)
+		}
+	})
+}
+
+// A trial coupon ("four weeks for 1 krone, then 199 a month") renews at its
+// renewal price and period: the second period is a month from the trial's
+// end, and the subscription's terms switch at that renewal.
+func TestRenewalTerms(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
+		e := setup(t, d)
+		renewal := value.Money(19900)
+		var id int64
+		err := e.tx(t, func(tx *sql.Tx) (err error) {
+			id, err = Start(e.ctx(), tx, StartRequest{CompanyID: e.company, CustomerNumber: e.customer, ProductCode: "DIGI",
+				StartDate: date("2024-01-31"), PeriodLength: 4, PeriodType: Week, Price: 100, Paid: true,
+				RenewalPrice: &renewal, RenewalPeriodLength: 1, RenewalPeriodType: Month})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := load(e.ctx(), e.db, e.company, id)
+		if price, l, typ := s.TermsOf(1); price != 100 || l != 4 || typ != Week {
+			t.Errorf("terms of period 1 = %d %d %s", price, l, typ)
+		}
+		if price, l, typ := s.TermsOf(2); price != 19900 || l != 1 || typ != Month {
+			t.Errorf("terms of period 2 = %d %d %s", price, l, typ)
+		}
+		// Period 1: 31 Jan to 27 Feb (four weeks); period 2: 28 Feb to 27 March.
+		for n, want := range map[int][2]string{1: {"2024-01-31", "2024-02-27"}, 2: {"2024-02-28", "2024-03-27"}, 3: {"2024-03-28", "2024-04-27"}} {
+			from, end, err := s.PeriodBounds(oslo, n)
+			if err != nil || from.Format(dateLayout) != want[0] || end.Format(dateLayout) != want[1] {
+				t.Errorf("period %d = %s to %s (%v), want %v", n, from.Format(dateLayout), end.Format(dateLayout), err, want)
+			}
+		}
+		if err := e.tx(t, func(tx *sql.Tx) error {
+			_, err := Renew(e.ctx(), tx, e.company, id, s.EndTime, true)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s2, _ := load(e.ctx(), e.db, e.company, id)
+		if s2.Price != 19900 || s2.PeriodLength != 1 || s2.PeriodType != Month || s2.renewalPending() {
+			t.Fatalf("after the first renewal: price %d, period %d %s, pending %v", s2.Price, s2.PeriodLength, s2.PeriodType, s2.renewalPending())
+		}
+		if want := time.Date(2024, 3, 27, 23, 59, 59, 0, oslo).UnixMilli(); s2.EndTime != want {
+			t.Errorf("end after renewal = %v", time.UnixMilli(s2.EndTime).In(oslo))
+		}
+		// The periods keep their numbers and dates after the switch.
+		for n, want := range map[int][2]string{2: {"2024-02-28", "2024-03-27"}, 3: {"2024-03-28", "2024-04-27"}} {
+			from, end, err := s2.PeriodBounds(oslo, n)
+			if err != nil || from.Format(dateLayout) != want[0] || end.Format(dateLayout) != want[1] {
+				t.Errorf("after switch, period %d = %s to %s (%v), want %v", n, from.Format(dateLayout), end.Format(dateLayout), err, want)
+			}
+		}
+		// A free first period with a renewal price is billed, not renewed for free.
+		err = e.tx(t, func(tx *sql.Tx) error {
+			_, err := Start(e.ctx(), tx, StartRequest{CompanyID: e.company, CustomerNumber: e.customer, ProductCode: "PLUS",
+				StartDate: date("2024-01-31"), PeriodLength: 1, PeriodType: Month, Price: 0, Paid: true, RenewalPrice: &renewal})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.now = date("2024-03-01").Add(time.Hour)
+		if _, err := Advance(e.ctx(), e.db); err != nil {
+			t.Fatal(err)
+		}
+		plus, err := Current(e.ctx(), e.db, e.company, e.customer, "PLUS")
+		if err != nil || plus.Periods != 1 {
+			t.Errorf("a free trial with a renewal price was renewed free: %+v, %v", plus, err)
+		}
+		// Bad renewal terms are refused.
+		err = e.tx(t, func(tx *sql.Tx) error {
+			_, err := Start(e.ctx(), tx, StartRequest{CompanyID: e.company, CustomerNumber: e.customer + 1, ProductCode: "DIGI",
+				StartDate: date("2024-01-31"), PeriodLength: 1, PeriodType: Month, RenewalPeriodLength: 0, RenewalPeriodType: "fortnight"})
+			return err
+		})
+		if !errs.Is(err, errs.Invalid) {
+			t.Errorf("bad renewal period: %v", err)
 		}
 	})
 }

@@ -21,12 +21,6 @@ import (
 	"github.com/connect-oss/connect/internal/tenant"
 )
 
-// Company settings of product.md that sharing uses (defaults; see DECISIONS).
-const (
-	shareInvitationPoolFactor = 2
-	shareInvitationExpiryDays = 30
-)
-
 // Share statuses (product.md, Sharing).
 const (
 	ShareOK              = "SHARE_OK"
@@ -189,6 +183,59 @@ type statusReply struct {
 	Share     *ShareEntry `json:"share,omitempty"`
 }
 
+// Invitation is the message of a share invitation.
+type Invitation struct {
+	Channel string // email or sms
+	To      string // e-mail address or E.164 number
+	Subject string
+	Body    string
+}
+
+// invitation builds the message for share s: who shares what, and the code.
+func invitation(ctx context.Context, q store.Queryer, companyID int64, s *share, expires int64) (Invitation, error) {
+	m := Invitation{Channel: "email", To: s.Contact}
+	if s.ContactType == "B_PHONENUMBER" {
+		m.Channel = "sms"
+	}
+	company, err := tenant.GetCompany(ctx, q, companyID)
+	if err != nil {
+		return m, err
+	}
+	var first, last, product string
+	if err := q.QueryRowContext(ctx, `SELECT first_name, last_name FROM customers WHERE company_id = $1 AND customer_number = $2`,
+		companyID, s.owner).Scan(&first, &last); err != nil {
+		return m, store.Translate(err)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT description FROM products WHERE company_id = $1 AND code = $2`,
+		companyID, s.ProductCode).Scan(&product); err != nil {
+		return m, store.Translate(err)
+	}
+	if product == "" {
+		product = s.ProductCode
+	}
+	owner := strings.TrimSpace(first + " " + last)
+	if owner == "" {
+		owner = "A subscriber"
+	}
+	loc, _ := company.Location()
+	if loc == nil {
+		loc = time.UTC
+	}
+	m.Subject = company.Name + ": " + owner + " shares " + product + " with you"
+	m.Body = "Hello " + strings.TrimSpace(s.FirstName+" "+s.LastName) + "\n\n" + owner + " invites you to share " + product +
+		" from " + company.Name + ". Log in and accept with the code " + s.ShareCode + " before " +
+		time.UnixMilli(expires).In(loc).Format(dateLayout) + ".\n"
+	return m, nil
+}
+
+// send delivers an invitation stored by a committed transaction.
+func (h Handlers) send(ctx context.Context, m *Invitation) error {
+	if m == nil || h.SendInvitation == nil {
+		return nil
+	}
+	return h.SendInvitation(ctx, *m)
+}
+
 // callerCustomer is the user's customer or NotFound "no customer linked to user".
 func (h Handlers) callerCustomer(ctx context.Context, q store.Queryer) (*auth.Principal, int64, error) {
 	p := auth.FromContext(ctx)
@@ -232,7 +279,9 @@ func (h Handlers) ShareSend() http.Handler {
 			return
 		}
 		var reply statusReply
+		var msg *Invitation
 		err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
+			msg = nil
 			p, owner, err := h.callerCustomer(ctx, tx)
 			if err != nil {
 				return err
@@ -259,28 +308,41 @@ func (h Handlers) ShareSend() http.Handler {
 				FROM shares WHERE subscription_id = $1`, sub.ID, contact, now).Scan(&inUse, &accepted, &open); err != nil {
 				return store.Translate(err)
 			}
+			settings, err := LoadSettings(ctx, tx, p.CompanyID)
+			if err != nil {
+				return err
+			}
 			switch {
 			case inUse > 0:
 				reply.Status = AlreadyInUse
 			case accepted >= rule.ShareCount:
 				reply.Status = ShareLimit
-			case open >= rule.ShareCount*shareInvitationPoolFactor:
+			case open >= rule.ShareCount*settings.ShareInvitationPoolFactor:
 				reply.Status = PoolExhausted
 			}
 			if reply.Status != "" {
 				return nil
 			}
-			s := &share{ShareEntry: ShareEntry{ShareCode: newShareCode(), ProductCode: b.ProductCode}, owner: owner}
-			expires := now + shareInvitationExpiryDays*24*3600*1000
+			s := &share{ShareEntry: ShareEntry{ShareCode: newShareCode(), ProductCode: b.ProductCode, Contact: contact, ContactType: ctype,
+				FirstName: b.FirstName, LastName: b.LastName}, owner: owner}
+			expires := now + int64(settings.ShareInvitationExpiryDays)*24*3600*1000
 			if _, err := tx.ExecContext(ctx, `INSERT INTO shares (company_id, share_code, subscription_id, owner_customer, product_code,
 				contact, contact_type, first_name, last_name, status, created_at, expires_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'PENDING', $10, $11)`,
 				p.CompanyID, s.ShareCode, sub.ID, owner, b.ProductCode, contact, ctype, b.FirstName, b.LastName, now, expires); err != nil {
 				return store.Translate(err)
 			}
+			m, err := invitation(ctx, tx, p.CompanyID, s, expires)
+			if err != nil {
+				return err
+			}
+			msg = &m
 			reply.Status, reply.ShareCode = ShareOK, s.ShareCode
 			return h.shareAudit(ctx, tx, p.CompanyID, "invite", s)
 		})
+		if err == nil {
+			err = h.send(ctx, msg)
+		}
 		if err != nil {
 			httpx.Fail(w, r, err)
 			return
@@ -547,7 +609,9 @@ func (h Handlers) ShareChange() http.Handler {
 			return
 		}
 		var reply statusReply
+		var msg *Invitation
 		err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
+			msg = nil
 			p, owner, err := h.callerCustomer(ctx, tx)
 			if errs.Is(err, errs.NotFound) {
 				reply.Status = ShareCodeNotFound
@@ -576,6 +640,7 @@ func (h Handlers) ShareChange() http.Handler {
 			if reply.Status != "" {
 				return nil
 			}
+			newCode := false
 			if b.Contact != "" || b.ContactType != "" {
 				typ := b.ContactType
 				if typ == "" {
@@ -595,7 +660,7 @@ func (h Handlers) ShareChange() http.Handler {
 					return errs.Field("contact", "is your own; invite someone else")
 				}
 				if c != s.Contact {
-					s.ShareCode = newShareCode() // the old code stops working
+					s.ShareCode, newCode = newShareCode(), true // the old code stops working
 				}
 				s.Contact, s.ContactType = c, t
 			}
@@ -605,13 +670,33 @@ func (h Handlers) ShareChange() http.Handler {
 			if b.LastName != "" {
 				s.LastName = b.LastName
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE shares SET share_code = $2, contact = $3, contact_type = $4, first_name = $5, last_name = $6
-				WHERE id = $1`, s.id, s.ShareCode, s.Contact, s.ContactType, s.FirstName, s.LastName); err != nil {
+			if b.Resend || newCode {
+				// Sent again (or to the new contact): the invitation runs from now.
+				settings, err := LoadSettings(ctx, tx, p.CompanyID)
+				if err != nil {
+					return err
+				}
+				s.expiresAt = now + int64(settings.ShareInvitationExpiryDays)*24*3600*1000
+				m, err := invitation(ctx, tx, p.CompanyID, s, s.expiresAt)
+				if err != nil {
+					return err
+				}
+				msg = &m
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE shares SET share_code = $2, contact = $3, contact_type = $4, first_name = $5, last_name = $6,
+				expires_at = $7 WHERE id = $1`, s.id, s.ShareCode, s.Contact, s.ContactType, s.FirstName, s.LastName, s.expiresAt); err != nil {
 				return store.Translate(err)
 			}
 			reply.Status, reply.Share = ShareOK, &s.ShareEntry
-			return h.shareAudit(ctx, tx, p.CompanyID, "change", s)
+			action := "change"
+			if msg != nil {
+				action = "resend"
+			}
+			return h.shareAudit(ctx, tx, p.CompanyID, action, s)
 		})
+		if err == nil {
+			err = h.send(ctx, msg)
+		}
 		if err != nil {
 			httpx.Fail(w, r, err)
 			return
@@ -784,7 +869,12 @@ func (h Handlers) ShareRuleList() http.Handler {
 				httpx.Fail(w, r, store.Translate(err))
 				return
 			}
-			left := max(0, min(rl2.ShareCount-accepted, rl2.ShareCount*shareInvitationPoolFactor-open))
+			settings, err := LoadSettings(ctx, h.DB, p.CompanyID)
+			if err != nil {
+				httpx.Fail(w, r, err)
+				return
+			}
+			left := max(0, min(rl2.ShareCount-accepted, rl2.ShareCount*settings.ShareInvitationPoolFactor-open))
 			out.Rules = append(out.Rules, rule{ProductCode: product, ShareType: shareTypeLetter[rl.ShareType], ShareCount: rl2.ShareCount,
 				SharedCount: accepted, InvitationsLeft: left})
 		}

@@ -39,6 +39,12 @@ type StartRequest struct {
 	Copies         int
 	AccessProducts []string // extra products this subscription grants access to (bundles)
 
+	// The coupon's renewal terms (optional): from period 2 the subscription
+	// costs RenewalPrice per RenewalPeriodLength × RenewalPeriodType.
+	RenewalPrice        *value.Money
+	RenewalPeriodLength int
+	RenewalPeriodType   string
+
 	// Optional (Start subscription endpoint).
 	EndDate           time.Time // fixed last day (00:00 local of that day); zero: renews by its coupon
 	CustomerReference string
@@ -128,6 +134,19 @@ func Start(ctx context.Context, tx *sql.Tx, r StartRequest) (int64, error) {
 	if r.Price < 0 {
 		return 0, errs.Field("price", "must not be negative")
 	}
+	var renewalPrice, renewalLength, renewalType any
+	if r.RenewalPrice != nil {
+		if *r.RenewalPrice < 0 {
+			return 0, errs.Field("renewalPrice", "must not be negative")
+		}
+		renewalPrice = int64(*r.RenewalPrice)
+	}
+	if r.RenewalPeriodLength != 0 || r.RenewalPeriodType != "" {
+		if err := validPeriod(r.RenewalPeriodLength, r.RenewalPeriodType); err != nil {
+			return 0, errs.Field("renewalPeriod", "%v", err)
+		}
+		renewalLength, renewalType = r.RenewalPeriodLength, r.RenewalPeriodType
+	}
 	if r.Copies == 0 {
 		r.Copies = 1
 	}
@@ -203,7 +222,11 @@ func Start(ctx context.Context, tx *sql.Tx, r StartRequest) (int64, error) {
 			return 0, store.Translate(err)
 		}
 	case oldStatus == StatusStopped:
-		return oldID, resetStop(ctx, tx, oldID, now)
+		old, err := load(ctx, tx, r.CompanyID, oldID)
+		if err != nil {
+			return 0, err
+		}
+		return oldID, resetStop(ctx, tx, old, now)
 	default:
 		return 0, errs.E(errs.Conflict, "customer %d already has a subscription on %s", r.CustomerNumber, r.ProductCode)
 	}
@@ -222,12 +245,13 @@ func Start(ctx context.Context, tx *sql.Tx, r StartRequest) (int64, error) {
 	err = tx.QueryRowContext(ctx, `INSERT INTO subscriptions (company_id, customer_number, product_code,
 		coupon_code, coupon_number, copies, status, start_time, end_time, anchor_date, periods, fixed_end,
 		period_length, period_type, price, currency, paid, order_id, access_products, customer_reference,
-		distribution_level, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20, $19, $19)
+		distribution_level, created_at, updated_at, renewal_price, renewal_period_length, renewal_period_type)
+		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20, $19, $19, $21, $22, $23)
 		RETURNING id`,
 		r.CompanyID, r.CustomerNumber, r.ProductCode, r.CouponCode, r.CouponNumber, r.Copies,
 		start.UnixMilli(), end.UnixMilli(), start.Format(dateLayout), fixed, r.PeriodLength, r.PeriodType,
 		int64(r.Price), r.Currency, r.Paid, r.OrderID, strings.Join(r.AccessProducts, ","), r.CustomerReference, ms, level,
+		renewalPrice, renewalLength, renewalType,
 	).Scan(&id)
 	if err != nil {
 		return 0, store.Translate(err)

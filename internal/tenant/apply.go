@@ -31,12 +31,22 @@ type Sections struct {
 	// Customers and orders: coupons, vouchers, articles, rewards, categories,
 	// payment methods (catalog.ApplyOffers).
 	Catalog CatalogApplier
-	// Subscriptions, access and sharing: share rules (subscription.ApplyShareRules).
-	ShareRules ShareRulesApplier
+	// Subscriptions, access and sharing: share rules (subscription.ApplyShareRules)
+	// and product settings (subscription.ApplySettings).
+	ShareRules      ShareRulesApplier
+	ProductSettings ProductSettingsApplier
+	// Delivery: product delivery plans (delivery.ApplyPlans).
+	DeliveryPlans DeliveryPlansApplier
 	// ConnectID: users and the external-identity prefix (identity.ApplyTenant).
 	Identity IdentityApplier
 	// Payment Services: payment providers and billing settings (billing.ApplyTenant).
 	Billing BillingApplier
+	// Privacy: consents, catalogues and retention settings (privacy.ApplyTenant).
+	Privacy PrivacyApplier
+	// Changed, when set, is called in the transaction for every company the
+	// file changed, after its sections: caches of tenant data record the
+	// change there (Customers and orders: order.CatalogChanged).
+	Changed func(ctx context.Context, tx *sql.Tx, companyID int64) error
 }
 
 // Result counts what Apply changed.
@@ -146,6 +156,26 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 		}
 		r.CatalogUpdated += n
 	}
+	if c.ProductSettings != nil {
+		if s.ProductSettings == nil {
+			return errors.New("tenant: no product settings applier configured")
+		}
+		n, err := s.ProductSettings(ctx, tx, want.ID, want.Code, c.ProductSettings, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+	if len(c.DeliveryPlans) > 0 {
+		if s.DeliveryPlans == nil {
+			return errors.New("tenant: no delivery plans applier configured")
+		}
+		n, err := s.DeliveryPlans(ctx, tx, want.ID, want.Code, c.DeliveryPlans, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
 
 	// Payment Services: payment providers and billing settings.
 	if c.HasBilling() {
@@ -153,6 +183,18 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 			return errors.New("tenant: no billing applier configured")
 		}
 		n, err := s.Billing(ctx, tx, want.ID, want.Code, c.PaymentProviders, c.Billing, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+
+	// Privacy: consent definitions and the channel/purpose catalogues.
+	if c.Privacy != nil {
+		if s.Privacy == nil {
+			return errors.New("tenant: no privacy applier configured")
+		}
+		n, err := s.Privacy(ctx, tx, want.ID, want.Code, c.Privacy, now)
 		if err != nil {
 			return err
 		}
@@ -171,6 +213,11 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 		}
 	}
 
+	if r != (Result{}) && s.Changed != nil {
+		if err := s.Changed(ctx, tx, want.ID); err != nil {
+			return err
+		}
+	}
 	if r != (Result{}) {
 		// Counts only: the file holds secrets, the audit log must not.
 		err := audit.Record(ctx, tx, audit.Entry{

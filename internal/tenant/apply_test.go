@@ -4,18 +4,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/connect-oss/connect/internal/app"
 	"github.com/connect-oss/connect/internal/audit"
 	"github.com/connect-oss/connect/internal/catalog"
-	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
-	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/store/storetest"
 	"github.com/connect-oss/connect/internal/tenant"
@@ -251,22 +252,25 @@ func TestApplyDemoFile(t *testing.T) {
 	}
 	storetest.ForEach(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		// ConnectID: the demo file declares users, who become customers.
-		db := storetest.Open(t, d, tenant.Migrations, audit.Migrations, event.Migrations, catalog.Migrations,
-			customer.Migrations, identity.Migrations)
-		sections := tenant.Sections{Digester: fakeDigester{}, Products: catalog.ApplyProducts, Identity: identity.ApplyTenant,
-			// Customers and orders: the demo catalog (coupons, vouchers, articles, rewards, categories, payment methods).
-			Catalog: catalog.ApplyOffers}
-		f, err := tenant.Parse("demo-tenant.yaml", data)
+		// The demo file touches every area's section: apply it as the
+		// server does, with every package's migrations and appliers.
+		a, err := app.Open(ctx, app.Config{DatabaseURL: storetest.NewDSN(t, d), PublicURL: "http://127.0.0.1:1",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := tenant.Apply(ctx, db, f, sections, t0)
+		t.Cleanup(func() { a.Close() })
+		db := a.DB
+		apply := func(at time.Time) (tenant.Result, error) {
+			return a.ApplyTenantFileAt(ctx, "demo-tenant.yaml", data, at)
+		}
+		res, err := apply(t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// UsersUpdated counts the external-identity prefix being set.
-		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 14, UsersCreated: 2, UsersUpdated: 1}); res != want {
+		// UsersUpdated counts the external-identity prefix being set; CatalogUpdated
+		// includes privacy (20 rows), payment providers and billing settings.
+		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 15, CatalogUpdated: 27, UsersCreated: 2, UsersUpdated: 1}); res != want {
 			t.Errorf("apply = %+v, want %+v", res, want)
 		}
 		app, err := tenant.GetClient(ctx, db, "demo.app")
@@ -285,7 +289,7 @@ func TestApplyDemoFile(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `SELECT end_time FROM products WHERE code = 'PAPIR2019'`).Scan(&end); err != nil || end != wantEnd {
 			t.Errorf("PAPIR2019 end = %d, %v; want %d", end, err, wantEnd)
 		}
-		if res, err := tenant.Apply(ctx, db, f, sections, t0.Add(time.Minute)); err != nil || !res.Unchanged {
+		if res, err := apply(t0.Add(time.Minute)); err != nil || !res.Unchanged {
 			t.Errorf("re-apply = %+v, %v", res, err)
 		}
 	})

@@ -36,8 +36,12 @@ type Company struct {
 	CategoryTypes  []CategoryTypeSpec  `yaml:"categoryTypes"`
 	PaymentMethods []PaymentMethodSpec `yaml:"paymentMethods"`
 
-	// Subscriptions, access and sharing: share rules per product (sharing.go).
-	ShareRules []ShareRuleSpec `yaml:"shareRules"`
+	// Subscriptions, access and sharing: share rules per product (sharing.go)
+	// and the company settings of product.md (productsettings.go).
+	ShareRules      []ShareRuleSpec      `yaml:"shareRules"`
+	ProductSettings *ProductSettingsSpec `yaml:"productSettings"`
+	// Delivery: product delivery plans (delivery.go).
+	DeliveryPlans []DeliveryPlanSpec `yaml:"deliveryPlans"`
 
 	// ConnectID: demo/development users (customers of this company) and the
 	// external-identity prefix (identity.go).
@@ -47,6 +51,9 @@ type Company struct {
 	// Payment Services: payment providers and billing settings (billing.go).
 	PaymentProviders []PaymentProviderSpec `yaml:"paymentProviders"`
 	Billing          *BillingSpec          `yaml:"billing"`
+
+	// Privacy: consents, channel and purpose catalogues, enterprises (privacy.go).
+	Privacy *PrivacySpec `yaml:"privacy"`
 }
 
 // Client is an OAuth client of a company. A confidential client has exactly

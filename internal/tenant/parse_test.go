@@ -173,7 +173,7 @@ func TestParseDemoFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.Companies[0]
-	if c.Code != "DEMO" || c.Name != "Demo Media" || c.Country != "NO" || len(c.Clients) != 2 || len(c.Products) != 5 || len(c.Coupons) != 4 {
+	if c.Code != "DEMO" || c.Name != "Demo Media" || c.Country != "NO" || len(c.Clients) != 2 || len(c.Products) != 5 || len(c.Coupons) != 5 {
 		t.Fatalf("demo company = %+v", c)
 	}
 }

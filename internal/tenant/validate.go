@@ -59,6 +59,8 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 	codes := map[string]string{}
 	clientIDs := map[string]string{}
 	providerIDs := map[int]string{} // Payment Services: unique on the server
+	// Privacy: consent and consent group ids are unique on the server.
+	consentIDs, groupIDs := map[int]string{}, map[int]string{}
 	for ci, c := range f.Companies {
 		cp := fmt.Sprintf("companies[%d]", ci)
 		switch {
@@ -117,10 +119,14 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 		validateCatalog(c, cp, bad)
 		// Subscriptions, access and sharing.
 		validateShareRules(c, cp, bad)
+		validateProductSettings(c, cp, bad)
+		validateDeliveryPlans(c, cp, bad)
 		// ConnectID.
 		validateIdentity(c, cp, bad)
 		// Payment Services.
 		validateBilling(c, cp, providerIDs, bad)
+		// Privacy.
+		validatePrivacy(c, cp, consentIDs, groupIDs, bad)
 	}
 	return out
 }
