@@ -78,7 +78,9 @@ step() {
 	printf '%-66s owner: %-20s friend: %s\n' "$1" "$o" "$f"
 	[ "$o" = "$2" ] && [ "$f" = "$3" ] || { echo "expected owner: $2, friend: $3" >&2; exit 1; }
 }
-jobs_at() { echo "   (jobs run-once --at $1)"; $CONNECT jobs run-once --at "$1" >/dev/null; }
+# The jobs run in another process: the server's entitlement cache learns of
+# their changes from the change log it polls every 100 ms, so give it that.
+jobs_at() { echo "   (jobs run-once --at $1)"; $CONNECT jobs run-once --at "$1" >/dev/null; sleep 0.5; }
 # pluss prints the owner's PLUSS subscriptions (JSON).
 pluss() { api "$OWNER" GET /capi/v1/subscription | py 'import json,sys; print(json.dumps([s for s in json.load(sys.stdin)["subscriptions"] if s["product"] == "PLUSS"]))'; }
 
