@@ -27,6 +27,7 @@ import (
 	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/privacy"
 	"github.com/connect-oss/connect/internal/ratelimit"
+	"github.com/connect-oss/connect/internal/recruitment"
 	"github.com/connect-oss/connect/internal/server"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
@@ -55,6 +56,8 @@ var Migrations = []store.Migrations{
 	billing.Migrations,
 	// Privacy: consents, permissions, purposes, erasure (reads and anonymises the tables above).
 	privacy.Migrations,
+	// Recruitment: campaigns and recruitments (each recruitment's order decides its status).
+	recruitment.Migrations,
 }
 
 // Config is the operator's configuration (flags and CONNECT_* variables).
@@ -171,6 +174,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	// Events: the dispatcher delivers the outbox while the app runs.
 	var eventsDone chan struct{}
 	var stream *event.NATS
+	var orderCallbacks *order.CallbackDeliverer
 	if cfg.DeliverEvents {
 		ecfg := cfg.Events
 		if cfg.NATSURL != "" {
@@ -189,9 +193,17 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		}
 		eventsDone = make(chan struct{})
 		dispatcher := event.NewDispatcher(db, ecfg)
+		// Customers and orders: order callbacks are delivered with the webhook policy.
+		orderCallbacks = order.NewCallbackDeliverer(db, ecfg)
 		go func() {
 			defer close(eventsDone)
+			callbacksDone := make(chan struct{})
+			go func() {
+				defer close(callbacksDone)
+				orderCallbacks.Run(bg)
+			}()
 			dispatcher.Run(bg)
+			<-callbacksDone
 		}()
 	}
 
@@ -204,6 +216,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	// Customers and orders: an order paid at the provider (orderPayment) is
 	// settled when its flow finishes.
 	orders := withCatalog(orderDeps(db, ids, public, engine), orderCatalog)
+	if orderCallbacks != nil {
+		orders.Callbacks = orderCallbacks // wakes it when an order's outcome commits
+	}
 	engine.OrderFlowFinished = order.HostedPaymentSettler(db, orders)
 
 	return &App{
@@ -285,7 +300,9 @@ func (a *App) ApplyTenantFileAt(ctx context.Context, name string, data []byte, a
 		// Payment Services: payment providers and billing settings.
 		Billing: billing.ApplyTenant,
 		// Privacy: consent definitions, channel and purpose catalogues.
-		Privacy: privacy.ApplyTenant}, at)
+		Privacy: privacy.ApplyTenant,
+		// Recruitment: campaigns (their coupons come from the catalog).
+		Recruitment: recruitment.ApplyTenant}, at)
 	if err == nil {
 		if err := a.orderCatalog.Sync(ctx); err != nil {
 			a.Logger.WarnContext(ctx, "order catalog cache: sync after tenant apply failed; bypassing the cache", "err", err)
@@ -305,6 +322,7 @@ func withCatalog(d order.Deps, c *order.CatalogCache) order.Deps {
 func orderDeps(db *store.DB, ids *identity.Service, public string, payments *billing.Engine) order.Deps {
 	d := order.NewDeps(db).WithPayments(payments)
 	d.PublicURL = public
+	d.Recruitments = recruitment.Hook // an order line's recruiter becomes a recruitment
 	if ids != nil {
 		users := order.IdentityUsers{Service: ids, PublicURL: public}
 		d.Users, d.Sessions = users, users

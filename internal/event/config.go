@@ -76,3 +76,10 @@ func (c Config) backoff(n int) time.Duration {
 	}
 	return c.Backoff[len(c.Backoff)-1]
 }
+
+// WithDefaults is the configuration with zero fields set to their defaults,
+// for other deliverers that follow the webhook policy (order callbacks).
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
+// BackoffAfter is the wait after the n-th failed attempt (n ≥ 1).
+func (c Config) BackoffAfter(n int) time.Duration { return c.backoff(n) }

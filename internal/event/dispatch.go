@@ -61,23 +61,29 @@ func NewDispatcher(db *store.DB, cfg Config) *Dispatcher {
 		host, _ := os.Hostname()
 		cfg.Node = host + ":" + strconv.Itoa(os.Getpid())
 	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	return &Dispatcher{db: db, cfg: cfg, http: NewHTTPClient(cfg.Timeout), poke: make(chan struct{}, 1)}
+}
+
+// NewHTTPClient is the client of outgoing deliveries (webhooks, order
+// callbacks): connect, TLS and response headers each bounded by timeout, and
+// redirects not followed.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	client := &http.Client{
+	return &http.Client{
 		Transport: transport,
 		// A redirect is an answer, not a delivery: following it would send
 		// signed events to a place the publisher never configured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Dispatcher{db: db, cfg: cfg, http: client, poke: make(chan struct{}, 1)}
 }
 
 // Poke wakes the dispatcher before its next poll (e.g. after a replay on this node).
@@ -555,14 +561,22 @@ func (d *Dispatcher) post(ctx context.Context, dest *destination, ev *pendingEve
 	req.Header.Set(HeaderSignature, Sign(dest.secret, ts, ev.body))
 	req.Header.Set(HeaderAttempt, strconv.Itoa(ev.attempts+1))
 	res, err := d.http.Do(req)
+	return JudgeAnswer(res, err, d.cfg.Timeout, d.cfg.MaxBodyRead)
+}
+
+// JudgeAnswer judges one delivery attempt from the client's Do results:
+// only 2xx is a delivery (status, ""); otherwise the status (0 when there was
+// no answer) and a short error text. At most maxBody bytes of the answer are
+// read, and the body is closed.
+func JudgeAnswer(res *http.Response, err error, timeout time.Duration, maxBody int64) (int, string) {
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			return 0, fmt.Sprintf("no answer within %s", d.cfg.Timeout)
+			return 0, fmt.Sprintf("no answer within %s", timeout)
 		}
 		return 0, clip(err.Error())
 	}
 	defer res.Body.Close()
-	snippet, err := io.ReadAll(io.LimitReader(res.Body, d.cfg.MaxBodyRead))
+	snippet, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	if err != nil && res.StatusCode/100 == 2 {
 		// The receiver answered 2xx; a slow or broken body after that does not undo it.
 		err = nil

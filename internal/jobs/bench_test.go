@@ -18,6 +18,8 @@ import (
 // lead window; one `jobs run-once` pass issues every next-period invoice
 // (lines, KID, payer snapshot, invoice/issued event). It reports invoices/s
 // and the total time; the data set is generated once, outside the timing.
+// Then half the invoices are marked paid and the pass on the period's first
+// day is timed: it extends every subscription by a period (paid or not).
 //
 //	CONNECT_TEST_POSTGRES_URL=... BENCH_RENEWALS=1000000 go test -run '^$' -bench RenewalRun -benchtime 1x ./internal/jobs
 func BenchmarkRenewalRun(b *testing.B) {
@@ -65,4 +67,27 @@ func BenchmarkRenewalRun(b *testing.B) {
 	b.ReportMetric(elapsed.Seconds(), "s-total")
 	b.Logf("renewal run: %d subscriptions, %d invoices in %s (%.0f invoices/s, %d workers)", n, rep.Issued, elapsed.Round(time.Millisecond),
 		float64(rep.Issued)/elapsed.Seconds(), workers)
+
+	// The renewal day: paid and unpaid periods both renew.
+	if _, err := e.App.DB.ExecContext(ctx, `UPDATE invoices SET status = 'paid' WHERE kind = 'invoice' AND id % 2 = 0`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.App.DB.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	t0 = time.Now()
+	rep, err = r.RunOnce(ctx, day("2025-02-01"))
+	elapsed = time.Since(t0)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Renewed != n {
+		b.Fatalf("renewed %d of %d", rep.Renewed, n)
+	}
+	b.ReportMetric(float64(rep.Renewed)/elapsed.Seconds(), "renewals/s")
+	b.ReportMetric(elapsed.Seconds(), "s-renewal-day")
+	b.Logf("renewal day: %d subscriptions renewed in %s (%.0f renewals/s, %d workers)", rep.Renewed, elapsed.Round(time.Millisecond),
+		float64(rep.Renewed)/elapsed.Seconds(), workers)
 }

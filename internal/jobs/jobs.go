@@ -588,6 +588,8 @@ func (r *Runner) renew(ctx context.Context, c *company, at time.Time, rep *Repor
 			if err != nil {
 				return err
 			}
+			var renewing []*subscription.Sub
+			var paid []bool
 			for _, s := range subs {
 				status, ok := statuses[s.ID]
 				if !ok {
@@ -596,9 +598,16 @@ func (r *Runner) renew(ctx context.Context, c *company, at time.Time, rep *Repor
 				if status == billing.StatusCancelled || status == billing.StatusCredited {
 					continue // a lapsed offer: the subscription is ending
 				}
-				end, err := subscription.Renew(ctx, tx, c.id, s.ID, s.EndTime, status == billing.StatusPaid)
-				if err != nil {
-					return err
+				renewing = append(renewing, s)
+				paid = append(paid, status == billing.StatusPaid)
+			}
+			ends, err := subscription.RenewBatch(ctx, tx, c.id, renewing, paid)
+			if err != nil {
+				return err
+			}
+			for _, end := range ends {
+				if end == 0 {
+					continue // renewed meanwhile
 				}
 				if end+1000 <= at.UnixMilli() {
 					c.behind.Add(1) // a period that is already over: catching up after a gap

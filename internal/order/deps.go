@@ -3,9 +3,6 @@ package order
 import (
 	"context"
 	"database/sql"
-	"log/slog"
-	"net/http"
-	"time"
 
 	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/errs"
@@ -14,13 +11,12 @@ import (
 )
 
 // NewDeps returns the production dependencies: subscriptions through package
-// subscription and callbacks over HTTP. The wiring adds Gateways (billing's
-// engine, WithPayments) and Users (ConnectID) when those are available.
+// subscription. The wiring adds Gateways (billing's engine, WithPayments),
+// Users (ConnectID) and Callbacks (the CallbackDeliverer, where events are
+// delivered) when those are available. Callbacks are recorded with the
+// order's outcome either way; Callbacks only wakes their deliverer early.
 func NewDeps(db *store.DB) Deps {
-	return Deps{
-		Subscriptions: StartWithSubscriptions,
-		Callbacks:     &HTTPCallbacks{Client: &http.Client{Timeout: 10 * time.Second}},
-	}
+	return Deps{Subscriptions: StartWithSubscriptions}
 }
 
 // WithPayments serves the gateway name "simulated" by billing's engine:
@@ -49,47 +45,6 @@ func StartWithSubscriptions(ctx context.Context, tx *sql.Tx, s StartSubscription
 		}
 	}
 	return id, nil
-}
-
-// HTTPCallbacks calls callback URLs with GET, retrying like webhooks (5
-// attempts; 1 s, 10 s, 1 min, 10 min apart) in the background. Attempts are
-// not persisted: a restart drops pending retries (the order's status stays
-// queryable, and the "order" event is delivered durably by the outbox).
-type HTTPCallbacks struct {
-	Client *http.Client
-	Logger *slog.Logger
-}
-
-var callbackBackoff = []time.Duration{time.Second, 10 * time.Second, time.Minute, 10 * time.Minute}
-
-// Send implements CallbackSender.
-func (c *HTTPCallbacks) Send(ctx context.Context, url string) {
-	go func() {
-		for attempt := 0; ; attempt++ {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if err != nil {
-				return
-			}
-			res, err := c.Client.Do(req)
-			if err == nil {
-				res.Body.Close()
-				if res.StatusCode/100 == 2 {
-					return
-				}
-			}
-			if attempt >= len(callbackBackoff) {
-				if c.Logger != nil {
-					c.Logger.Warn("order callback given up", "url", url)
-				}
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(callbackBackoff[attempt]):
-			}
-		}
-	}()
 }
 
 // HasSubscription is the production customer.SubscriptionCheck: a current or

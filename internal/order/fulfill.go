@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/connect-oss/connect/internal/billing"
@@ -393,6 +392,9 @@ func payStateFor(o *record) string {
 // first marked pending (so a concurrent call does not charge again), then
 // settled with the gateway's outcome.
 func Fulfill(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64, callbackURL string, now time.Time) (FulfillResult, error) {
+	if err := checkCallbackURL(callbackURL, d.PublicURL); err != nil {
+		return FulfillResult{}, err
+	}
 	res := FulfillResult{OrderID: orderID}
 	var o *record
 	var r route
@@ -422,7 +424,10 @@ func Fulfill(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64
 		switch r {
 		case routeNow:
 			res.FulfillmentStatus = "OK"
-			return complete(ctx, tx, d, o, payStateFor(o), "", now)
+			if err := complete(ctx, tx, d, o, payStateFor(o), "", now); err != nil {
+				return err
+			}
+			return recordCallback(ctx, tx, o, "success", now)
 		case routeURL:
 			res.FulfillmentStatus, res.ErrorMessage = "ERROR", o.PaymentMethod+" orders are completed through the fulfillment URL"
 			return nil
@@ -518,9 +523,15 @@ func Settle(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64,
 		}
 		switch out.Status {
 		case PaymentPaid:
-			return complete(ctx, tx, d, o, PayPaid, out.Reference, now)
+			if err := complete(ctx, tx, d, o, PayPaid, out.Reference, now); err != nil {
+				return err
+			}
+			return recordCallback(ctx, tx, o, "success", now)
 		case PaymentDeclined:
-			return stop(ctx, tx, o, Failed, PayDeclined, out.Message, now)
+			if err := stop(ctx, tx, o, Failed, PayDeclined, out.Message, now); err != nil {
+				return err
+			}
+			return recordCallback(ctx, tx, o, "failed", now)
 		}
 		if o.Status == Preliminary {
 			return setStatus(ctx, tx, o, Pending, PayRequested, out.Reference, "", now)
@@ -538,18 +549,20 @@ func Settle(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64,
 	return err
 }
 
+// notify wakes the callback deliverer after the commit of an order's outcome
+// (success when completed, failed when failed), so an order that completes at
+// once is called back at once. The callback itself was recorded in the
+// order's transaction (recordCallback): without a deliverer on this node, or
+// if this process stops now, another deliverer calls it.
 func notify(ctx context.Context, d Deps, callback, status string) {
 	if callback == "" || d.Callbacks == nil {
 		return
 	}
-	u, err := url.Parse(callback)
+	target, err := callbackWithStatus(callback, status)
 	if err != nil {
 		return
 	}
-	q := u.Query()
-	q.Set("fulfillmentStatus", status)
-	u.RawQuery = q.Encode()
-	d.Callbacks.Send(context.WithoutCancel(ctx), u.String())
+	d.Callbacks.Send(context.WithoutCancel(ctx), target)
 }
 
 // Cancel cancels a preliminary or pending order (the user gave up on the

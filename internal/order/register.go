@@ -378,6 +378,19 @@ type Deps struct {
 	// Catalog caches what registration reads of the catalog (nil: read it
 	// from the database every time).
 	Catalog *CatalogCache
+	// Recruitments, when set, turns a line's recruiter into a recruitment
+	// (package recruitment), in the order's transaction.
+	Recruitments func(ctx context.Context, tx *sql.Tx, r RecruiterLine) error
+}
+
+// RecruiterLine is an order line sent with a recruiter, once the order is stored.
+type RecruiterLine struct {
+	CompanyID int64
+	OrderID   int64
+	Recruiter int64  // customer number
+	Recruited int64  // the line's receiver
+	Product   string // the subscription product of the line
+	Now       time.Time
 }
 
 func (d Deps) catalog() catalogReader {
@@ -536,6 +549,12 @@ func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *Register
 			return err
 		}
 		for _, l := range o.lines {
+			if l.recruiter != nil && d.Recruitments != nil {
+				if err := d.Recruitments(ctx, tx, RecruiterLine{CompanyID: c.CompanyID, OrderID: id, Recruiter: *l.recruiter,
+					Recruited: l.receiver, Product: l.recruitProduct(), Now: now}); err != nil {
+					return err
+				}
+			}
 			if l.rewardRow != nil {
 				if err := catalog.ReserveReward(ctx, tx, *l.rewardRow, id, fmt.Sprintf("orderLines[%d].rewardId", l.no)); err != nil {
 					return err

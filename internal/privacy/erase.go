@@ -669,6 +669,13 @@ func anonymise(ctx context.Context, tx *sql.Tx, s *Settings, customer int64, now
 		WHERE company_id = $1 AND payer_customer_number = $2`, s.CompanyID, customer, now.UnixMilli()); err != nil {
 		return store.Translate(err)
 	}
+	// Callback URLs may carry the client's own reference to the customer;
+	// one still pending is delivered first (the client needs the outcome).
+	if _, err := tx.ExecContext(ctx, `UPDATE order_callbacks SET url = '', last_error = '', updated_at = $3
+		WHERE company_id = $1 AND status <> 'pending' AND order_id IN (SELECT id FROM orders WHERE company_id = $1 AND payer_customer_number = $2)`,
+		s.CompanyID, customer, now.UnixMilli()); err != nil {
+		return store.Translate(err)
+	}
 	_, err := event.Record(ctx, tx, event.Event{CompanyID: s.CompanyID, Source: s.CompanyCode, Type: event.TypeCustomer, Status: "delete",
 		Data: map[string]any{"customerNumber": customer}, Time: now})
 	return err

@@ -12,6 +12,7 @@ import (
 	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/privacy"
+	"github.com/connect-oss/connect/internal/recruitment"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 )
@@ -48,6 +49,8 @@ func Routes(d Deps) []Route {
 	}
 	// ConnectID.
 	cid := connectID(d)
+	// Recruitment: each recruited person's order goes through package order.
+	recruits := recruitment.Handlers{DB: d.DB, Orders: d.Orders}
 	// Payment Services: the login server's payment pages.
 	payPages := &paymentpages.Pages{Engine: d.Billing.Engine, Sessions: d.Orders.Sessions, PublicURL: d.Billing.PublicURL}
 	return []Route{
@@ -232,6 +235,14 @@ func Routes(d Deps) []Route {
 		{ID: "privacy-enterprise-change", Method: "POST", Path: "/capi/v1/customer/privacy/{enterpriseCode}", Mode: UserOnly, Handler: priv.PurposeChange()},
 		{ID: "privacy-ordertype-list", Method: "GET", Path: "/capi/v1/customer/privacy/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PurposeList()},
 		{ID: "privacy-ordertype-change", Method: "POST", Path: "/capi/v1/customer/privacy/{enterpriseCode}/{orderType}", Mode: UserOnly, Handler: priv.PurposeChange()},
+		// Recruitment (recruitment.md): member-gets-member campaigns, recruitments, points and premiums.
+		{ID: "recruitment-register-client", Method: "POST", Path: "/capi/v1/client/recruitment", Mode: ClientOnly, Handler: recruits.Register()},
+		{ID: "recruitment-campaign-list-client", Method: "GET", Path: "/capi/v1/client/recruitment/campaign", Mode: ClientOnly, Handler: recruits.CampaignList()},
+		{ID: "recruitment-register", Method: "POST", Path: "/capi/v1/customer/recruitment", Mode: UserOnly, Handler: recruits.Register()},
+		{ID: "recruitment-list", Method: "GET", Path: "/capi/v1/customer/recruitment/{campaign}", Mode: UserOnly, Handler: recruits.List()},
+		{ID: "recruitment-premium-list", Method: "GET", Path: "/capi/v1/customer/recruitment/premium/{campaign}", Mode: UserOnly, Handler: recruits.PremiumList()},
+		{ID: "recruitment-premium-change", Method: "POST", Path: "/capi/v1/customer/recruitment/premium/{campaign}", Mode: UserOnly, Handler: recruits.PremiumChange()},
+
 		// Last of the area: a real erasure revokes the caller's token (the route walk uses one).
 		{ID: "private-data-remove", Method: "DELETE", Path: "/capi/v1/customer/private-data", Mode: UserOnly, Handler: priv.PrivateDataRemove()},
 	}

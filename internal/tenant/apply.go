@@ -43,6 +43,9 @@ type Sections struct {
 	Billing BillingApplier
 	// Privacy: consents, catalogues and retention settings (privacy.ApplyTenant).
 	Privacy PrivacyApplier
+	// Recruitment: campaigns, after the catalog their coupons belong to
+	// (recruitment.ApplyTenant).
+	Recruitment RecruitmentApplier
 	// Changed, when set, is called in the transaction for every company the
 	// file changed, after its sections: caches of tenant data record the
 	// change there (Customers and orders: order.CatalogChanged).
@@ -195,6 +198,18 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 			return errors.New("tenant: no privacy applier configured")
 		}
 		n, err := s.Privacy(ctx, tx, want.ID, want.Code, c.Privacy, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+
+	// Recruitment: campaigns refer to the catalog's coupons.
+	if len(c.RecruitmentCampaigns) > 0 {
+		if s.Recruitment == nil {
+			return errors.New("tenant: no recruitment applier configured")
+		}
+		n, err := s.Recruitment(ctx, tx, want.ID, c.RecruitmentCampaigns, now)
 		if err != nil {
 			return err
 		}

@@ -269,8 +269,9 @@ func TestApplyDemoFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		// UsersUpdated counts the external-identity prefix being set; CatalogUpdated
-		// includes privacy (20 rows), payment providers and billing settings.
-		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 15, CatalogUpdated: 27, UsersCreated: 2, UsersUpdated: 1}); res != want {
+		// includes privacy (20 rows), payment providers, billing settings and
+		// the recruitment campaign.
+		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 15, CatalogUpdated: 28, UsersCreated: 2, UsersUpdated: 1}); res != want {
 			t.Errorf("apply = %+v, want %+v", res, want)
 		}
 		app, err := tenant.GetClient(ctx, db, "demo.app")

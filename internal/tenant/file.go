@@ -54,6 +54,9 @@ type Company struct {
 
 	// Privacy: consents, channel and purpose catalogues, enterprises (privacy.go).
 	Privacy *PrivacySpec `yaml:"privacy"`
+
+	// Recruitment: member-gets-member campaigns (recruitment.go).
+	RecruitmentCampaigns []RecruitmentCampaignSpec `yaml:"recruitmentCampaigns"`
 }
 
 // Client is an OAuth client of a company. A confidential client has exactly

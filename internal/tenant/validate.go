@@ -127,6 +127,8 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 		validateBilling(c, cp, providerIDs, bad)
 		// Privacy.
 		validatePrivacy(c, cp, consentIDs, groupIDs, bad)
+		// Recruitment.
+		validateRecruitment(c, cp, bad)
 	}
 	return out
 }
