@@ -32,18 +32,6 @@ func (h Handlers) viewer(ctx context.Context, p *auth.Principal) (*viewer, error
 		viewBase: strings.TrimSuffix(h.PublicURL, "/") + "/user/invoice/view/"}, nil
 }
 
-// serve runs fn and writes its value or error.
-func serve(fn func(r *http.Request, p *auth.Principal) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := fn(r, auth.FromContext(r.Context()))
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
-		}
-		httpx.Reply(w, r, http.StatusOK, v)
-	})
-}
-
 // caller resolves a user-mode caller's customer; ok is false without one.
 func (h Handlers) caller(ctx context.Context, p *auth.Principal) (int64, bool, error) {
 	n, err := customer.NumberFor(ctx, h.Engine.DB, p)
@@ -70,7 +58,7 @@ type InvoiceReminderLists struct {
 // InvoicesAndReminders serves invoice-reminder-list and (with {product})
 // invoice-reminder-product-list.
 func (h Handlers) InvoicesAndReminders(byProduct bool) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		f, err := parseFilter(r.URL.Query().Get, true)
 		if err != nil {
 			return nil, err
@@ -113,7 +101,7 @@ type BasicList struct {
 
 // Basic serves invoice-basic-list and invoice-basic-product-list.
 func (h Handlers) Basic(byProduct bool) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		f, err := parseFilter(r.URL.Query().Get, true)
 		if err != nil {
 			return nil, err
@@ -148,7 +136,7 @@ func (h Handlers) Basic(byProduct bool) http.Handler {
 
 // Details serves invoice-details.
 func (h Handlers) Details() http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		number, ok := parseDigits(r.PathValue("invoiceNumber"), 10)
 		if !ok {
 			return nil, errs.Field("invoiceNumber", "must be 1 to 10 digits")
@@ -179,7 +167,7 @@ type ClientInvoiceList struct {
 
 // ClientList serves invoice-list-client and invoice-product-list-client.
 func (h Handlers) ClientList(byProduct bool) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		cno, err := customer.ParseNumber(r, "customerNumber")
 		if err != nil {
 			return nil, err
@@ -229,7 +217,7 @@ type InvoiceAddress struct {
 // invoice of the product will carry. Payers other than the subscriber are
 // not modelled yet, so the payer is always the customer.
 func (h Handlers) Address() http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		product, err := productParam(r, "product")
 		if err != nil {
 			return nil, err

@@ -52,7 +52,7 @@ type VippsAgreement struct {
 
 // ListMeansHandler serves the four list operations of stored means.
 func (h Handlers) ListMeansHandler(kind string) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var list []MeansView
 		cno, ok, err := h.caller(r.Context(), p)
 		if err != nil {
@@ -120,7 +120,7 @@ func validProduct(field, v string) error {
 // AddMeans serves the four Add operations: it starts a hosted flow that
 // stores means of kind for a product.
 func (h Handlers) AddMeans(kind string) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var b AddBody
 		if err := httpx.Decode(r, &b); err != nil {
 			return nil, err
@@ -179,7 +179,7 @@ type Success struct {
 
 // RemoveMeansHandler serves the four Remove operations.
 func (h Handlers) RemoveMeansHandler(kind string) http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var b RemoveBody
 		if err := httpx.Decode(r, &b); err != nil {
 			return nil, err
@@ -227,7 +227,7 @@ func possibleMethods(ctx context.Context, h Handlers, companyID int64) ([]string
 
 // MethodList serves payment-method-list.
 func (h Handlers) MethodList() http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		product, err := productParam(r, "product")
 		if err != nil {
 			return nil, err
@@ -274,7 +274,7 @@ type ChangeBody struct {
 
 // MethodChange serves payment-method-change.
 func (h Handlers) MethodChange() http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		// One pattern serves list (GET) and change (POST): ServeMux needs the
 		// same wildcard name for both; the spec calls it productCode here.
 		product, err := productParam(r, "product")
@@ -338,7 +338,7 @@ type PayBody struct {
 
 // Pay serves invoice-pay: it starts a hosted flow that pays the open balance.
 func (h Handlers) Pay() http.Handler {
-	return serve(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var b PayBody
 		if err := httpx.Decode(r, &b); err != nil {
 			return nil, err

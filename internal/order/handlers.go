@@ -33,17 +33,6 @@ func (h Handlers) now() time.Time {
 	return time.Now()
 }
 
-func handle(fn func(r *http.Request, p *auth.Principal) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := fn(r, auth.FromContext(r.Context()))
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
-		}
-		httpx.Reply(w, r, http.StatusOK, v)
-	})
-}
-
 func callerOf(p *auth.Principal) Caller {
 	c := Caller{CompanyID: p.CompanyID, CompanyCode: p.CompanyCode, ClientID: p.ClientID}
 	if p.Mode == auth.UserMode {
@@ -54,7 +43,7 @@ func callerOf(p *auth.Principal) Caller {
 
 // Register serves POST /capi/v1/order and /capi/v1/client/order.
 func (h Handlers) Register() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req RegisterRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -78,7 +67,7 @@ type CustomerRegisterResult struct {
 // /capi/v1/client/customer (client): a new customer, linked to the user in
 // user mode or to uniqueUserId in client mode. Idempotency-Key replays.
 func (h Handlers) RegisterCustomer() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req CustomerRegisterRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -169,7 +158,7 @@ func (h Handlers) RegisterCustomer() http.Handler {
 
 // StatusClient serves GET /capi/v1/client/order/status/{orderId}.
 func (h Handlers) StatusClient() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		id, err := customer.ParseNumber(r, "orderId")
 		if err != nil {
 			return nil, err
@@ -201,7 +190,7 @@ func (h Handlers) userFilter(ctx context.Context, p *auth.Principal) (Filter, er
 
 // ListUser serves GET /capi/v1/order/status.
 func (h Handlers) ListUser() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		f, err := h.userFilter(r.Context(), p)
 		if err != nil {
 			return nil, err
@@ -219,7 +208,7 @@ type SearchRequest struct {
 
 // SearchUser serves POST /capi/v1/order/status.
 func (h Handlers) SearchUser() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req SearchRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -248,7 +237,7 @@ func (h Handlers) SearchUser() http.Handler {
 
 // ProductHistory serves GET /capi/v1/customer/order/product/history.
 func (h Handlers) ProductHistory() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		f, err := h.userFilter(r.Context(), p)
 		if err != nil {
 			return nil, err
@@ -267,7 +256,7 @@ type FulfillRequest struct {
 
 // FulfillClient serves POST /capi/v1/client/order/fulfillment.
 func (h Handlers) FulfillClient() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req FulfillRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -335,7 +324,7 @@ type AssignResult struct {
 
 // AssignUser serves POST /capi/v1/client/order/{orderId}/user.
 func (h Handlers) AssignUser() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		id, err := customer.ParseNumber(r, "orderId")
 		if err != nil {
 			return nil, err
@@ -462,7 +451,7 @@ type PriceResult struct {
 
 // CouponPrice serves POST /capi/v1/client/coupon/price.
 func (h Handlers) CouponPrice() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req CouponPriceRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -547,7 +536,7 @@ func plural(t string) string { return t + "s" }
 // Coupons serves GET /capi/v1/client/coupon/{productCode} and
 // /capi/v1/client/coupon/{productCode}/{couponNumber}.
 func (h Handlers) Coupons() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		product := r.PathValue("productCode")
 		if product == "" || len(product) > 12 {
 			return nil, errs.Field("productCode", "must be 1 to 12 characters")
@@ -620,7 +609,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // VoucherCoupons serves GET /capi/v1/client/voucher/coupons/{voucherCode}.
 // An invalid code is a validation error (400), as documented.
 func (h Handlers) VoucherCoupons() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		code := r.PathValue("voucherCode")
 		if code == "" || len(code) > 36 {
 			return nil, errs.Field("voucherCode", "must be 1 to 36 characters")
@@ -661,7 +650,7 @@ type RewardResult struct {
 
 // RewardCheck serves POST /capi/v1/client/reward/check.
 func (h Handlers) RewardCheck() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req RewardCheckRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -685,7 +674,7 @@ func (h Handlers) RewardCheck() http.Handler {
 
 // ArticlePrice serves POST /capi/v1/customer/article/price (user mode).
 func (h Handlers) ArticlePrice() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req ArticleDetail
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err

@@ -47,18 +47,6 @@ func (h Handlers) log() *slog.Logger {
 	return slog.Default()
 }
 
-// handle runs fn and writes its value or error.
-func handle(fn func(r *http.Request, p *auth.Principal) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := fn(r, auth.FromContext(r.Context()))
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
-		}
-		httpx.Reply(w, r, http.StatusOK, v)
-	})
-}
-
 // now is the business time of the request.
 func now(r *http.Request) time.Time { return subscription.Now(r.Context()) }
 
@@ -139,7 +127,7 @@ func userGroupOf(ctx context.Context, q store.Queryer, p *auth.Principal) (*grou
 
 // consentList serves both variants of List consent given issuer.
 func (h Handlers) consentList(user bool) http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		issuer := r.PathValue("issuer")
 		issuerID, err := findIssuer(ctx, h.DB, p.CompanyID, issuer)
@@ -182,7 +170,7 @@ func (h Handlers) ConsentIssuerListClient() http.Handler { return h.consentList(
 
 // ConsentGroupList serves both variants of List consent groups.
 func (h Handlers) ConsentGroupList() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		issuer := r.PathValue("issuer")
 		issuerID, err := findIssuer(r.Context(), h.DB, p.CompanyID, issuer)
 		if err != nil {
@@ -202,7 +190,7 @@ func (h Handlers) ConsentGroupList() http.Handler {
 
 // textList serves List consent text (current) and its history variant.
 func (h Handlers) textList(current bool) http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		issuer := r.PathValue("issuer")
 		issuerID, err := findIssuer(ctx, h.DB, p.CompanyID, issuer)
@@ -241,7 +229,7 @@ func (h Handlers) ConsentTextHistoryList() http.Handler { return h.textList(fals
 
 // EventHistoryClient serves GET /capi/v1/client/customer/privacy/consentEvent/history/{issuer}/{subjectType}/{subject}.
 func (h Handlers) EventHistoryClient() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		typ, err := subjectType("subjectType", r.PathValue("subjectType"))
 		if err != nil {
@@ -266,7 +254,7 @@ func (h Handlers) EventHistoryClient() http.Handler {
 
 // EventHistory serves GET /capi/v1/customer/privacy/consentEvent/history/{issuer}.
 func (h Handlers) EventHistory() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		onlyActive, err := boolQuery(r, "onlyActive", true)
 		if err != nil {
@@ -287,7 +275,7 @@ func (h Handlers) EventHistory() http.Handler {
 
 // eventRegister serves both variants of Register consent event.
 func (h Handlers) eventRegister(user bool) http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		var in EventInput
 		if err := httpx.Decode(r, &in); err != nil {
@@ -352,7 +340,7 @@ func pathLevel(ctx context.Context, q store.Queryer, s *Settings, r *http.Reques
 // PermissionList serves GET /capi/v1/customer/pbm, /pbm/{enterpriseCode}
 // and /pbm/{enterpriseCode}/{orderType}: the level's explicit entries.
 func (h Handlers) PermissionList() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		s, err := LoadSettings(ctx, h.DB, p.CompanyID)
 		if err != nil {
@@ -377,7 +365,7 @@ const selfService = "selfservice"
 // PermissionChange serves POST /capi/v1/customer/pbm/{enterpriseCode} and
 // /pbm/{enterpriseCode}/{orderType}: a merge per channel.
 func (h Handlers) PermissionChange() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		var in ChannelChange
 		if err := httpx.Decode(r, &in); err != nil {
@@ -427,7 +415,7 @@ func (h Handlers) PermissionChange() http.Handler {
 // ShieldCheck serves the shield checks (client mode); withOrderType selects
 // shield-ordertype-check-client.
 func (h Handlers) ShieldCheck(withOrderType bool) http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var in ShieldRequest
 		if err := httpx.Decode(r, &in); err != nil {
 			return nil, err
@@ -443,7 +431,7 @@ func (h Handlers) ShieldCheck(withOrderType bool) http.Handler {
 // PurposeList serves GET /capi/v1/customer/privacy/{enterpriseCode} and
 // /privacy/{enterpriseCode}/{orderType}.
 func (h Handlers) PurposeList() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		s, err := LoadSettings(ctx, h.DB, p.CompanyID)
 		if err != nil {
@@ -465,7 +453,7 @@ func (h Handlers) PurposeList() http.Handler {
 // PurposeChange serves POST /capi/v1/customer/privacy/{enterpriseCode} and
 // /privacy/{enterpriseCode}/{orderType}: the body replaces the level's set.
 func (h Handlers) PurposeChange() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		var in PurposeChange
 		if err := httpx.Decode(r, &in); err != nil {
@@ -536,7 +524,7 @@ func (h Handlers) PrivateDataAccess() http.Handler {
 
 // PrivateDataRemove serves DELETE /capi/v1/customer/private-data (private-data-remove).
 func (h Handlers) PrivateDataRemove() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		dryRun, err := boolQuery(r, "dryRun", false)
 		if err != nil {
 			return nil, err

@@ -29,17 +29,6 @@ const (
 	MaxLimit     = 200
 )
 
-func handle(fn func(r *http.Request, p *auth.Principal) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := fn(r, auth.FromContext(r.Context()))
-		if err != nil {
-			httpx.Fail(w, r, err)
-			return
-		}
-		httpx.Reply(w, r, http.StatusOK, v)
-	})
-}
-
 func now(r *http.Request) time.Time { return subscription.Now(r.Context()) }
 
 func caller(p *auth.Principal) Caller {
@@ -80,7 +69,7 @@ func campaignOf(ctx context.Context, q store.Queryer, r *http.Request, companyID
 
 // Register is recruitment-register-client and recruitment-register.
 func (h Handlers) Register() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req RegisterRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -100,7 +89,7 @@ type ListResult struct {
 
 // List is recruitment-list: the caller's recruitments in a campaign.
 func (h Handlers) List() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		limit, err := intQuery(r, "limit", DefaultLimit, 1, MaxLimit)
 		if err != nil {
@@ -155,7 +144,7 @@ func premiumResult(ctx context.Context, q store.Queryer, companyID int64, camp *
 
 // PremiumList is recruitment-premium-list.
 func (h Handlers) PremiumList() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		c := caller(p)
 		camp, err := campaignOf(ctx, h.DB, r, c.CompanyID)
@@ -178,7 +167,7 @@ type PremiumChangeRequest struct {
 // PremiumChange is recruitment-premium-change: a full replace of the
 // caller's preferences in a campaign that has not ended.
 func (h Handlers) PremiumChange() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		var req PremiumChangeRequest
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
@@ -244,7 +233,7 @@ type CampaignListResult struct {
 
 // CampaignList is recruitment-campaign-list-client.
 func (h Handlers) CampaignList() http.Handler {
-	return handle(func(r *http.Request, p *auth.Principal) (any, error) {
+	return httpx.Handle(func(r *http.Request, p *auth.Principal) (any, error) {
 		ctx := r.Context()
 		onlyActive, err := boolQuery(r, "onlyActive")
 		if err != nil {
