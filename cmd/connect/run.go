@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		customers int
 		// Events.
 		natsURL, demoWebhook string
+		debugAddr            string
 		ev                   eventsFlags
 		jobsFlags            jobsOptions // Payment Services
 	)
@@ -97,6 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.BoolVar(&demo, "demo", false, "apply the demo tenant before serving")
 		fs.StringVar(&natsURL, "nats", getenv("CONNECT_NATS_URL"), "NATS URL: publish events to JetStream")
 		fs.StringVar(&demoWebhook, "demo-webhook", getenv("CONNECT_DEMO_WEBHOOK_URL"), "with --demo: the demo client's webhook URL")
+		fs.StringVar(&debugAddr, "debug-addr", getenv("CONNECT_DEBUG_ADDR"), "serve Go's profiler (/debug/pprof/) on this address; keep it private")
 	case "apply":
 		fs.StringVar(&file, "f", "", "tenant file (YAML)")
 	case "demo":
@@ -226,7 +229,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	tuneGC(getenv)
+	if debugAddr != "" {
+		stop, err := serveDebug(debugAddr, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return serve(ctx, a, o, demo, stdout)
+}
+
+// serveDebug serves the Go profiler on its own listener, never on the API's
+// address, so that production exposes it only where the operator chooses.
+func serveDebug(addr string, stdout io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "  Profiler:   http://%s/debug/pprof/\n", ln.Addr())
+	return func() { _ = srv.Close() }, nil
 }
 
 func applyDemo(ctx context.Context, a *app.App, stdout io.Writer) error {

@@ -76,12 +76,15 @@ func TestServeAndShutdown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0"}, env(map[string]string{"CONNECT_LOG_LEVEL": "error"}), pw, io.Discard)
+		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0"}, env(map[string]string{"CONNECT_LOG_LEVEL": "error"}), pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
-	var base string
+	var base, profiler string
 	for lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), "Profiler:"); ok {
+			profiler = strings.Fields(rest)[0]
+		}
 		if _, rest, ok := strings.Cut(lines.Text(), "listening on "); ok {
 			base = strings.Fields(rest)[0]
 			break
@@ -99,6 +102,14 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatalf("token from demo server: %v %v", res, err)
 	}
 	res.Body.Close()
+	// The profiler answers on its own address only.
+	for url, status := range map[string]int{profiler + "cmdline": 200, base + "/debug/pprof/cmdline": 404} {
+		res, err := http.Get(url)
+		if err != nil || res.StatusCode != status {
+			t.Fatalf("GET %s: %v %v, want %d", url, res, err, status)
+		}
+		res.Body.Close()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve returned %v", err)

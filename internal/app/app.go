@@ -23,12 +23,15 @@ import (
 	"github.com/connect-oss/connect/internal/event"
 	"github.com/connect-oss/connect/internal/identity"
 	"github.com/connect-oss/connect/internal/identity/pages"
+	"github.com/connect-oss/connect/internal/message"
+	"github.com/connect-oss/connect/internal/metadata"
 	"github.com/connect-oss/connect/internal/oauth"
 	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/privacy"
 	"github.com/connect-oss/connect/internal/ratelimit"
 	"github.com/connect-oss/connect/internal/recruitment"
 	"github.com/connect-oss/connect/internal/server"
+	"github.com/connect-oss/connect/internal/stock"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
@@ -58,6 +61,11 @@ var Migrations = []store.Migrations{
 	privacy.Migrations,
 	// Recruitment: campaigns and recruitments (each recruitment's order decides its status).
 	recruitment.Migrations,
+	// Diverse: customer messages and service notices; stock levels (refer to customers and products).
+	message.Migrations,
+	stock.Migrations,
+	// User Data: metadata per (client, user) (refers to clients and users).
+	metadata.Migrations,
 }
 
 // Config is the operator's configuration (flags and CONNECT_* variables).
@@ -81,6 +89,8 @@ type Config struct {
 	// Clock is the business clock of every request (subscriptions, access,
 	// billing); nil is time.Now. Tests move it; tokens keep real time.
 	Clock func() time.Time
+	// OrderWriters is the number of order batch writers (PostgreSQL; 0: 4).
+	OrderWriters int
 }
 
 // App is a running set of components.
@@ -100,6 +110,7 @@ type App struct {
 
 	// Customers and orders: synced right after a tenant apply on this node.
 	orderCatalog *order.CatalogCache
+	writerDone   chan struct{} // the order batch writer has written what was queued
 }
 
 // Open connects to the database, migrates it and builds the server.
@@ -216,6 +227,14 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	// Customers and orders: an order paid at the provider (orderPayment) is
 	// settled when its flow finishes.
 	orders := withCatalog(orderDeps(db, ids, public, engine), orderCatalog)
+	// Registrations that arrive together share a statement and a commit.
+	orders.Writer = order.NewBatchWriter(db, cfg.OrderWriters)
+	reg.MustRegister(orders.Writer.Collectors()...)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		orders.Writer.Run(bg)
+	}()
 	if orderCallbacks != nil {
 		orders.Callbacks = orderCallbacks // wakes it when an order's outcome commits
 	}
@@ -248,12 +267,14 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		nats:       stream,
 
 		orderCatalog: orderCatalog,
+		writerDone:   writerDone,
 	}, nil
 }
 
 // Close stops background work and closes the database.
 func (a *App) Close() error {
 	a.stop()
+	<-a.writerDone
 	if a.eventsDone != nil {
 		<-a.eventsDone // in-flight deliveries stop and release their endpoints
 	}
@@ -293,6 +314,8 @@ func (a *App) ApplyTenantFileAt(ctx context.Context, name string, data []byte, a
 		ShareRules: subscription.ApplyShareRules, ProductSettings: subscription.ApplySettings,
 		// Delivery plans.
 		DeliveryPlans: delivery.ApplyPlans,
+		// Product & Services: issue calendars with complaint options; dependency discounts.
+		Publications: delivery.ApplyPublications, ProductDependencies: catalog.ApplyDependencies,
 		// ConnectID.
 		Identity: identity.ApplyTenant,
 		// Customers and orders: coupons, vouchers, articles, rewards, categories, payment methods.
@@ -302,7 +325,9 @@ func (a *App) ApplyTenantFileAt(ctx context.Context, name string, data []byte, a
 		// Privacy: consent definitions, channel and purpose catalogues.
 		Privacy: privacy.ApplyTenant,
 		// Recruitment: campaigns (their coupons come from the catalog).
-		Recruitment: recruitment.ApplyTenant}, at)
+		Recruitment: recruitment.ApplyTenant,
+		// Diverse: service notices and seeded stock levels.
+		StatusMessages: message.ApplyStatusMessages, Stock: stock.ApplyTenant}, at)
 	if err == nil {
 		if err := a.orderCatalog.Sync(ctx); err != nil {
 			a.Logger.WarnContext(ctx, "order catalog cache: sync after tenant apply failed; bypassing the cache", "err", err)

@@ -218,6 +218,49 @@ func (e *Engine) FlowProvider(ctx context.Context, t *Transaction) (*Provider, e
 	return providerByID(ctx, e.DB, t.CompanyID, t.ProviderID.Int64)
 }
 
+// flowFor is the gateway's view of a transaction through provider p. An
+// orderPayment flow of a recurring card or wallet order also asks the
+// provider for a token or agreement (MeansKind), which becomes the payer's
+// means of the order's subscription products (returned) when the payment
+// finishes, so the renewals charge it instead of falling back to invoice.
+func (e *Engine) flowFor(ctx context.Context, t *Transaction, p *Provider) (Flow, []string, error) {
+	f := flowOf(t)
+	if t.Purpose != PurposeOrder || !t.OrderID.Valid || !recurringOrderMethods[t.Method] || kindOfProvider[p.Kind] == "" {
+		return f, nil, nil
+	}
+	products, err := orderMeansProducts(ctx, e.DB, t.CompanyID, t.OrderID.Int64, t.CustomerNumber)
+	if err != nil || len(products) == 0 {
+		return f, nil, err
+	}
+	f.MeansKind = kindOfProvider[p.Kind]
+	return f, products, nil
+}
+
+// orderMeansProducts lists the subscription products a recurring order
+// starts for its payer: those keep the order's means (payment.md; the same
+// rule as the order's own ticket, package order's keepMeans). Billing cannot
+// import package order, so it reads the order's rows; none for an order
+// that is not recurring or not the payer's.
+func orderMeansProducts(ctx context.Context, q store.Queryer, companyID, orderID, payer int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT l.product FROM orders o JOIN order_lines l ON l.order_id = o.id
+		WHERE o.company_id = $1 AND o.id = $2 AND o.payer_customer_number = $3 AND o.recurring
+		AND l.product_spec_type = 'coupon' AND l.receiver_customer_number = o.payer_customer_number AND l.product <> ''
+		ORDER BY l.product`, companyID, orderID, payer)
+	if err != nil {
+		return nil, store.Translate(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // flowOf is the gateway's view of a transaction.
 func flowOf(t *Transaction) Flow {
 	f := Flow{ID: t.ID, Purpose: t.Purpose, Amount: t.Amount, Currency: t.Currency, ProductCode: t.ProductCode}
@@ -252,10 +295,14 @@ func (e *Engine) BeginFlow(ctx context.Context, t *Transaction) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	f, _, err := e.flowFor(ctx, t, p)
+	if err != nil {
+		return "", err
+	}
 	if _, err := e.DB.ExecContext(ctx, `UPDATE payment_transactions SET status = 'initiated' WHERE id = $1 AND status = 'created'`, t.ID); err != nil {
 		return "", store.Translate(err)
 	}
-	return gw.Begin(ctx, flowOf(t))
+	return gw.Begin(ctx, f)
 }
 
 // OpenFlow is the login-server page's first step: it records where the
@@ -329,6 +376,7 @@ func (e *Engine) finish(ctx context.Context, id int64, userID string, in url.Val
 	now := subscription.Now(ctx)
 	var res FlowResult
 	var prov *Provider
+	var meansProducts []string // an orderPayment flow's products that keep its token
 	if t.ProviderID.Valid {
 		if prov, err = providerByID(ctx, e.DB, t.CompanyID, t.ProviderID.Int64); err != nil {
 			return "", err
@@ -337,7 +385,12 @@ func (e *Engine) finish(ctx context.Context, id int64, userID string, in url.Val
 		if err != nil {
 			return "", err
 		}
-		if res, err = gw.Resolve(ctx, flowOf(t), in); err != nil {
+		f, products, err := e.flowFor(ctx, t, prov)
+		if err != nil {
+			return "", err
+		}
+		meansProducts = products
+		if res, err = gw.Resolve(ctx, f, in); err != nil {
 			return "", errs.Wrap(errs.Invalid, err, "the provider's answer was not understood")
 		}
 	} else {
@@ -381,6 +434,20 @@ func (e *Engine) finish(ctx context.Context, id int64, userID string, in url.Val
 					Key: "txn-" + strconv.FormatInt(t.ID, 10), Source: "flow", Amount: t.Amount, MethodCode: orderMethodCode(t.Method),
 					ProviderID: prov.ID, ProviderRef: res.Ref}); err != nil {
 					return err
+				}
+			case t.Purpose == PurposeOrder:
+				if res.Means == nil || len(meansProducts) == 0 {
+					break
+				}
+				// A recurring order paid at the provider keeps the token the
+				// payment created, as its ticket would (KeepOrderMeans).
+				res.Means.Kind, res.Means.MerchantID = kindOfProvider[prov.Kind], prov.MerchantID
+				for _, product := range meansProducts {
+					id, err := e.StoreMeans(ctx, tx, t.CompanyID, t.CustomerNumber, product, prov.ID, res)
+					if err != nil {
+						return err
+					}
+					meansID = id
 				}
 			case res.Means != nil:
 				res.Means.MerchantID = prov.MerchantID

@@ -225,6 +225,9 @@ func (g *SimulatedGateway) Resolve(_ context.Context, f Flow, in url.Values) (Fl
 	switch in.Get("outcome") {
 	case "approve":
 		r := FlowResult{Status: "finished"}
+		if f.MeansKind == "" || f.Purpose == PurposeOrder {
+			r.Ref = "sim_" + randomToken(20) // a payment: a recurring order's also stores means
+		}
 		if f.MeansKind != "" {
 			r.Means = &Means{Kind: f.MeansKind, Reference: "test_" + randomFrom(referenceAlphabet, 24)}
 			if f.MeansKind == "payexToken" || f.MeansKind == "nexiSubscription" {
@@ -235,8 +238,6 @@ func (g *SimulatedGateway) Resolve(_ context.Context, f Flow, in url.Values) (Fl
 				r.Masked, r.Brand = "xxxx-xxxxxx-x0004", "VISA"
 				r.ExpMM, r.ExpYY = exp.Format("01"), exp.Format("06")
 			}
-		} else {
-			r.Ref = "sim_" + randomToken(20)
 		}
 		return r, nil
 	case "cancel":

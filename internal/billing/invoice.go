@@ -230,6 +230,10 @@ type NewInvoice struct {
 	PayerName     string // JSON snapshot; loaded from the customer when empty
 	PayerAddress  string
 	SkipDuplicate bool // a unique clash (same period or order) is skipped, not an error
+	// Credits are the subscription's vacation credits (vacation.go): what
+	// is left of them is deducted from this invoice by negative lines, down
+	// to zero at most, and counted as used in the issuing transaction.
+	Credits []StopCredit
 }
 
 // Issued is one issued invoice.
@@ -284,8 +288,13 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 	}
 	now := subscription.Now(ctx)
 	ms := now.UnixMilli()
+	credits, err := availableCredits(ctx, tx, companyID, list, ms)
+	if err != nil {
+		return nil, err
+	}
 	type row struct {
 		n                   *NewInvoice
+		uses                []creditUse
 		amount, vat         int64
 		invoiceDate, due    string
 		planned, method     string
@@ -304,6 +313,9 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 			return nil, errs.Field("lines", "an invoice needs at least one line")
 		}
 		r := row{n: n}
+		if credits != nil {
+			r.uses = applyCredits(n, credits)
+		}
 		for _, l := range n.Lines {
 			r.amount += l.Amount
 			r.vat += vatOf(l.Amount, l.VatPercent)
@@ -331,6 +343,9 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 			if r.due < r.planned {
 				r.due = r.planned
 			}
+		}
+		if r.amount == 0 {
+			r.chargeState, r.nextCharge = ChargeNone, nil // nothing to charge: paid at issue (below)
 		}
 		r.token = newViewToken()
 		r.name, r.addr = n.PayerName, n.PayerAddress
@@ -407,6 +422,7 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 		}
 		var lines []Line
 		var owners []int64
+		var settled []settledInvoice
 		for i := bt.lo; i < bt.hi; i++ {
 			number := first + int64(i)
 			id, ok := ids[number]
@@ -424,10 +440,21 @@ func IssueBatch(ctx context.Context, tx *sql.Tx, companyID int64, list []NewInvo
 				owners = append(owners, id)
 			}
 			n := rows[i].n
+			status := StatusOpen
+			if rows[i].amount == 0 {
+				status = StatusPaid
+				settled = append(settled, settledInvoice{id: id, subscriptionID: n.SubscriptionID, period: n.PeriodNo})
+			}
+			if err := recordCreditUses(ctx, tx, companyID, id, rows[i].uses, ms); err != nil {
+				return nil, err
+			}
 			events = append(events, event.Event{CompanyID: companyID, Source: ci.code, Type: "invoice", Status: "issued",
-				Data: invoiceEventData(number, n.CustomerNumber, n.ProductCode, rows[i].amount, StatusOpen), Time: now})
+				Data: invoiceEventData(number, n.CustomerNumber, n.ProductCode, rows[i].amount, status), Time: now})
 		}
 		if err := insertLinesOf(ctx, tx, companyID, owners, lines); err != nil {
+			return nil, err
+		}
+		if err := settleEmpty(ctx, tx, companyID, settled); err != nil {
 			return nil, err
 		}
 	}

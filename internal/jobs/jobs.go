@@ -24,6 +24,7 @@ import (
 	"github.com/connect-oss/connect/internal/delivery"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/privacy"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
@@ -58,11 +59,13 @@ type Report struct {
 	Restarted int // runs started again after a gap of periods never invoiced
 	Erased    int // customers anonymised by erasures that were waiting
 	Purged    int // consent events deleted after their evidence years
+	Callbacks int // order callbacks deleted after their retention (delivered or given up)
+	Expired   int // stale orders ended: preliminary after 7 days, pending after 24 hours
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d restarted=%d erased=%d purged=%d",
-		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed, r.Restarted, r.Erased, r.Purged)
+	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d restarted=%d erased=%d purged=%d callbacks=%d expired=%d",
+		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed, r.Restarted, r.Erased, r.Purged, r.Callbacks, r.Expired)
 }
 
 func (r *Runner) workers() int {
@@ -131,6 +134,22 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (Report, error) {
 	}
 	if rep.Purged, err = privacy.PurgeExpiredEvidence(ctx, r.DB, at); err != nil {
 		return rep, fmt.Errorf("purge consent evidence: %w", err)
+	}
+	// Customers and orders: stale orders end (with their failed callback);
+	// delivered and given-up order callbacks are kept for
+	// order.CallbackRetention.
+	for { // ExpireStale ends up to 1,000 orders of each status per call
+		n, err := order.ExpireStale(ctx, r.DB, at)
+		if err != nil {
+			return rep, fmt.Errorf("expire stale orders: %w", err)
+		}
+		rep.Expired += n
+		if n == 0 {
+			break
+		}
+	}
+	if rep.Callbacks, err = order.PurgeCallbacks(ctx, r.DB, at); err != nil {
+		return rep, fmt.Errorf("purge order callbacks: %w", err)
 	}
 	return rep, nil
 }
@@ -317,6 +336,10 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 			if err != nil {
 				return err
 			}
+			credits, err := vacationCredits(ctx, tx, c, subs)
+			if err != nil {
+				return err
+			}
 			list := make([]billing.NewInvoice, 0, len(subs))
 			for _, s := range subs {
 				n := s.Periods + 1
@@ -353,6 +376,7 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 				if m, ok := means[s.CustomerNumber+0][s.ProductCode]; ok {
 					ni.MeansID, ni.MeansKind, ni.ChargeAt = m.id, m.kind, from
 				}
+				ni.Credits = credits[s.ID]
 				list = append(list, ni)
 			}
 			out, err := billing.IssueBatch(ctx, tx, c.id, list)
@@ -467,6 +491,28 @@ func payerSnapshots(ctx context.Context, q store.Queryer, companyID int64, subs 
 		out[n] = [2]string{name, addr}
 	}
 	return out, rows.Err()
+}
+
+// vacationCredits reads the vacation credits (vacationStopPolicy credit)
+// the delivery stops of a claimed batch recorded, as billing takes them:
+// billing deducts what is left of them from the next invoices.
+func vacationCredits(ctx context.Context, q store.Queryer, c *company, subs []*subscription.Sub) (map[int64][]billing.StopCredit, error) {
+	ids := make([]int64, len(subs))
+	for i, s := range subs {
+		ids[i] = s.ID
+	}
+	recorded, err := delivery.VacationCredits(ctx, q, c.id, c.loc, ids)
+	if err != nil || len(recorded) == 0 {
+		return nil, err
+	}
+	out := make(map[int64][]billing.StopCredit, len(recorded))
+	for sub, list := range recorded {
+		for _, v := range list {
+			out[sub] = append(out[sub], billing.StopCredit{StopID: v.StopID, FirstDay: v.FirstDay, LastDay: v.LastDay,
+				Days: v.Days, Amount: v.Amount})
+		}
+	}
+	return out, nil
 }
 
 type meansRef struct {

@@ -36,9 +36,25 @@ func callbackWithStatus(callback, status string) (string, error) {
 	return u.String(), nil
 }
 
+// callbackOutcome is the fulfillmentStatus an order's callback carries when
+// the order reaches status, or "" while the outcome is open. The callback
+// knows two outcomes (spec order.md: success|failed): an order cancelled by
+// the user or expired is stopped like a failed one, so it is called back
+// with failed.
+func callbackOutcome(status string) string {
+	switch status {
+	case Completed:
+		return "success"
+	case Failed, Cancelled:
+		return "failed"
+	}
+	return ""
+}
+
 // recordCallback records the order's callback in tx, the transaction that
-// completes or fails it, so the outcome is called back even if this process
-// stops right after the commit. Orders without a callbackUrl record nothing.
+// gives it its final status (setStatus), so the outcome is called back even
+// if this process stops right after the commit. Orders without a callbackUrl
+// record nothing; an order has one callback (its first final outcome).
 func recordCallback(ctx context.Context, tx *sql.Tx, o *record, status string, now time.Time) error {
 	if o.CallbackURL == "" {
 		return nil
@@ -83,21 +99,41 @@ func (d *CallbackDeliverer) Send(context.Context, string) {
 	}
 }
 
-// Run delivers due callbacks until ctx is cancelled.
+// Run delivers due callbacks until ctx is cancelled, then waits for calls in
+// flight (a call cut short by the shutdown hands its callback back). Up to
+// Workers callbacks are called at once; a slot that frees up takes the next
+// due callback at once, so a slow receiver (up to the timeout) holds only
+// its own slot, never the callbacks behind it. A callback is leased only when
+// a slot is free to call it, so its lease (at least twice the timeout) runs
+// from the moment its call starts.
 func (d *CallbackDeliverer) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	done := make(chan struct{}, d.cfg.Workers)
+	inflight := 0
 	tick := time.NewTicker(d.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		n, err := d.DeliverDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.cfg.Logger.Warn("order callbacks: delivery pass failed", "error", err)
-		}
-		if n == d.cfg.Workers && err == nil {
-			continue // there may be more due right now
+		if free := d.cfg.Workers - inflight; free > 0 && ctx.Err() == nil {
+			token, due, err := d.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				d.cfg.Logger.Warn("order callbacks: claiming due callbacks failed", "error", err)
+			}
+			for _, c := range due {
+				inflight++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.deliver(ctx, token, c)
+					done <- struct{}{}
+				}()
+			}
 		}
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return
+		case <-done:
+			inflight--
 		case <-tick.C:
 		case <-d.poke:
 		}
@@ -111,10 +147,11 @@ type dueCallback struct {
 	attempts               int
 }
 
-// DeliverDue leases up to Workers due callbacks, calls them at once, records
-// the outcomes and returns how many it leased.
+// DeliverDue is one pass: it leases up to Workers due callbacks, calls them
+// at once, waits for the outcomes and returns how many it leased. Run does
+// not wait for a whole pass; tests and tools use this.
 func (d *CallbackDeliverer) DeliverDue(ctx context.Context) (int, error) {
-	token, due, err := d.claim(ctx)
+	token, due, err := d.claim(ctx, d.cfg.Workers)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
@@ -130,8 +167,9 @@ func (d *CallbackDeliverer) DeliverDue(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
-// claim leases the due callbacks that no live lease holds.
-func (d *CallbackDeliverer) claim(ctx context.Context) (string, []dueCallback, error) {
+// claim leases up to limit due callbacks that no live lease holds, oldest
+// due first.
+func (d *CallbackDeliverer) claim(ctx context.Context, limit int) (string, []dueCallback, error) {
 	now := d.cfg.Now().UnixMilli()
 	// A read first, so an idle poll never takes SQLite's write lock.
 	var one int
@@ -150,7 +188,7 @@ func (d *CallbackDeliverer) claim(ctx context.Context) (string, []dueCallback, e
 	rows, err := d.db.QueryContext(ctx, `UPDATE order_callbacks SET claimed_until = $1, claim_token = $2
 		WHERE id IN (SELECT id FROM order_callbacks WHERE status = 'pending' AND next_attempt_at <= $3 AND claimed_until < $3
 			ORDER BY next_attempt_at LIMIT $4`+lock+`)
-		RETURNING id, company_id, order_id, url, attempts`, now+d.cfg.Lease.Milliseconds(), token, now, d.cfg.Workers)
+		RETURNING id, company_id, order_id, url, attempts`, now+d.cfg.Lease.Milliseconds(), token, now, limit)
 	if err != nil {
 		return "", nil, err
 	}
@@ -221,6 +259,35 @@ func (d *CallbackDeliverer) release(ctx context.Context, token string, c dueCall
 		WHERE id = $1 AND claim_token = $2`, c.id, token)
 	if err != nil {
 		d.cfg.Logger.Warn("order callbacks: releasing a lease failed", "order", c.orderID, "error", err)
+	}
+}
+
+// CallbackRetention is how long a delivered or given-up callback is kept
+// after its last attempt (what was called, when, with what answer) before
+// PurgeCallbacks deletes it.
+const CallbackRetention = 30 * 24 * time.Hour
+
+// purgeBatch bounds the rows one purge statement deletes, so a first purge of
+// a large backlog holds no long write lock.
+const purgeBatch = 1000
+
+// PurgeCallbacks deletes the delivered and given-up callbacks whose last
+// change is more than CallbackRetention before now and returns how many.
+// Pending callbacks are kept however old. `connect jobs run-once` runs it.
+func PurgeCallbacks(ctx context.Context, db *store.DB, now time.Time) (int, error) {
+	cutoff := now.Add(-CallbackRetention).UnixMilli()
+	total := 0
+	for {
+		res, err := db.ExecContext(ctx, `DELETE FROM order_callbacks WHERE id IN (SELECT id FROM order_callbacks
+			WHERE status <> 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2)`, cutoff, purgeBatch)
+		if err != nil {
+			return total, store.Translate(err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if n < purgeBatch {
+			return total, nil
+		}
 	}
 }
 

@@ -149,6 +149,11 @@ func setStatus(ctx context.Context, tx *sql.Tx, o *record, status, payState, ref
 		return store.Translate(err)
 	}
 	o.Status, o.PaymentState = status, payState
+	if outcome := callbackOutcome(status); outcome != "" {
+		// Every final status (completed, failed, cancelled — by the API, a
+		// provider, the fulfillment page or expiry) records the callback here.
+		return recordCallback(ctx, tx, o, outcome, now)
+	}
 	return nil
 }
 
@@ -424,10 +429,7 @@ func Fulfill(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64
 		switch r {
 		case routeNow:
 			res.FulfillmentStatus = "OK"
-			if err := complete(ctx, tx, d, o, payStateFor(o), "", now); err != nil {
-				return err
-			}
-			return recordCallback(ctx, tx, o, "success", now)
+			return complete(ctx, tx, d, o, payStateFor(o), "", now)
 		case routeURL:
 			res.FulfillmentStatus, res.ErrorMessage = "ERROR", o.PaymentMethod+" orders are completed through the fulfillment URL"
 			return nil
@@ -472,7 +474,7 @@ func Fulfill(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64
 	}
 	if pay.OrderID == 0 || res.FulfillmentStatus != "OK" {
 		if o != nil && o.Status == Completed && r == routeNow {
-			notify(ctx, d, o.CallbackURL, "success")
+			notify(ctx, d, o)
 		}
 		return res, nil
 	}
@@ -523,42 +525,35 @@ func Settle(ctx context.Context, db *store.DB, d Deps, companyID, orderID int64,
 		}
 		switch out.Status {
 		case PaymentPaid:
-			if err := complete(ctx, tx, d, o, PayPaid, out.Reference, now); err != nil {
-				return err
-			}
-			return recordCallback(ctx, tx, o, "success", now)
+			return complete(ctx, tx, d, o, PayPaid, out.Reference, now)
 		case PaymentDeclined:
-			if err := stop(ctx, tx, o, Failed, PayDeclined, out.Message, now); err != nil {
-				return err
-			}
-			return recordCallback(ctx, tx, o, "failed", now)
+			return stop(ctx, tx, o, Failed, PayDeclined, out.Message, now)
 		}
 		if o.Status == Preliminary {
 			return setStatus(ctx, tx, o, Pending, PayRequested, out.Reference, "", now)
 		}
 		return nil
 	})
-	if err == nil && o != nil {
-		switch o.Status {
-		case Completed:
-			notify(ctx, d, o.CallbackURL, "success")
-		case Failed:
-			notify(ctx, d, o.CallbackURL, "failed")
-		}
+	if err == nil {
+		notify(ctx, d, o)
 	}
 	return err
 }
 
-// notify wakes the callback deliverer after the commit of an order's outcome
-// (success when completed, failed when failed), so an order that completes at
-// once is called back at once. The callback itself was recorded in the
-// order's transaction (recordCallback): without a deliverer on this node, or
-// if this process stops now, another deliverer calls it.
-func notify(ctx context.Context, d Deps, callback, status string) {
-	if callback == "" || d.Callbacks == nil {
+// notify wakes the callback deliverer after the commit of an order's final
+// status, so an order that ends at once is called back at once. The callback
+// itself was recorded in the order's transaction (setStatus): without a
+// deliverer on this node, or if this process stops now, another deliverer
+// calls it.
+func notify(ctx context.Context, d Deps, o *record) {
+	if o == nil || o.CallbackURL == "" || d.Callbacks == nil {
 		return
 	}
-	target, err := callbackWithStatus(callback, status)
+	outcome := callbackOutcome(o.Status)
+	if outcome == "" {
+		return
+	}
+	target, err := callbackWithStatus(o.CallbackURL, outcome)
 	if err != nil {
 		return
 	}
@@ -566,11 +561,19 @@ func notify(ctx context.Context, d Deps, callback, status string) {
 }
 
 // Cancel cancels a preliminary or pending order (the user gave up on the
-// fulfillment page). Completed orders are final: a Conflict.
+// fulfillment page). Completed orders are final: a Conflict. A known
+// callbackUrl is called back with failed (see callbackOutcome).
 func Cancel(ctx context.Context, db *store.DB, companyID, orderID int64, now time.Time) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		o, err := lockLoad(ctx, tx, companyID, orderID, now)
-		if err != nil {
+	_, err := cancel(ctx, db, companyID, orderID, now)
+	return err
+}
+
+// cancel is Cancel returning the order as it ends, for notify.
+func cancel(ctx context.Context, db *store.DB, companyID, orderID int64, now time.Time) (*record, error) {
+	var o *record
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if o, err = lockLoad(ctx, tx, companyID, orderID, now); err != nil {
 			return err
 		}
 		switch o.Status {
@@ -581,6 +584,10 @@ func Cancel(ctx context.Context, db *store.DB, companyID, orderID int64, now tim
 		}
 		return stop(ctx, tx, o, Cancelled, o.PaymentState, "cancelled", now)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // Expiry of unfinished orders (spec/order.md "Order statuses").
@@ -591,7 +598,9 @@ const (
 
 // ExpireStale cancels preliminary orders older than 7 days and fails
 // pending orders older than 24 hours, one order per transaction, and returns
-// how many it ended. A jobs runner calls it periodically.
+// how many it ended. A jobs runner calls it periodically. Orders with a
+// callbackUrl get their failed callback in that transaction; the deliverers
+// find it at their next poll.
 func ExpireStale(ctx context.Context, db *store.DB, now time.Time) (int, error) {
 	n := 0
 	for _, s := range []struct {

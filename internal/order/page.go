@@ -290,9 +290,11 @@ func SettleHostedPayment(ctx context.Context, db *store.DB, d Deps, companyID, o
 		return Settle(ctx, db, d, companyID, orderID, Outcome{Status: PaymentDeclined, Reference: providerRef,
 			Message: "payment refused at the provider"}, now)
 	case "cancelled":
-		if err := Cancel(ctx, db, companyID, orderID, now); err != nil && !errs.Is(err, errs.Conflict) {
+		o, err := cancel(ctx, db, companyID, orderID, now)
+		if err != nil && !errs.Is(err, errs.Conflict) {
 			return err // Conflict: completed meanwhile, which is final
 		}
+		notify(ctx, d, o)
 	}
 	return nil
 }
@@ -384,10 +386,12 @@ func (h Handlers) PageSubmit() http.Handler {
 			return
 		}
 		if !confirm {
-			if err := Cancel(r.Context(), h.DB, p.order.CompanyID, p.order.ID, h.now()); err != nil {
+			o, err := cancel(r.Context(), h.DB, p.order.CompanyID, p.order.ID, h.now())
+			if err != nil {
 				h.back(w, r, p, "error")
 				return
 			}
+			notify(r.Context(), h.Deps, o)
 			h.back(w, r, p, "cancel")
 			return
 		}
@@ -455,6 +459,7 @@ func Confirm(ctx context.Context, db *store.DB, d Deps, c Confirmation, now time
 	var pay *Payment
 	var gw PaymentGateway
 	var flow *billing.Transaction
+	var completed *record // completed here without a payment step
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		o, err := lockLoad(ctx, tx, companyID, orderID, now)
 		if err != nil {
@@ -485,7 +490,7 @@ func Confirm(ctx context.Context, db *store.DB, d Deps, c Confirmation, now time
 			}
 		}
 		if o.PaymentMethod == "invoice" || o.PaymentMethod == "free" {
-			status = "success"
+			status, completed = "success", o
 			return complete(ctx, tx, d, o, payStateFor(o), "", now)
 		}
 		if gw, err = gatewayOf(ctx, tx, d, o); err != nil {
@@ -517,6 +522,7 @@ func Confirm(ctx context.Context, db *store.DB, d Deps, c Confirmation, now time
 	case flow != nil:
 		return openAtProvider(ctx, gw, flow.ID, c)
 	case pay == nil:
+		notify(ctx, d, completed)
 		return status, "", nil
 	}
 	out, err := gw.Checkout(ctx, *pay)

@@ -381,6 +381,9 @@ type Deps struct {
 	// Recruitments, when set, turns a line's recruiter into a recruitment
 	// (package recruitment), in the order's transaction.
 	Recruitments func(ctx context.Context, tx *sql.Tx, r RecruiterLine) error
+	// Writer, when set and running, writes single-statement registrations
+	// in batches (PostgreSQL).
+	Writer *BatchWriter
 }
 
 // RecruiterLine is an order line sent with a recruiter, once the order is stored.
@@ -585,7 +588,12 @@ func registerInOneStatement(ctx context.Context, db *store.DB, d Deps, cat catal
 	if len(claims) == 1 {
 		opts.claim = &claims[0]
 	}
-	id, err := insertOrder(ctx, db, db.Dialect, c, req, o, hash, opts, now)
+	var id int64
+	if d.Writer != nil && db.Dialect == store.Postgres {
+		id, err = d.Writer.insert(ctx, batchRow{c: c, req: req, o: o, hash: hash, opts: opts, now: now})
+	} else {
+		id, err = insertOrder(ctx, db, db.Dialect, c, req, o, hash, opts, now)
+	}
 	if err != nil || id == 0 {
 		return RegisterResult{}, false, err
 	}

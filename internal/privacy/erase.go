@@ -18,6 +18,8 @@ import (
 	"github.com/connect-oss/connect/internal/billing"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
+	"github.com/connect-oss/connect/internal/message"
+	"github.com/connect-oss/connect/internal/metadata"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 )
@@ -229,6 +231,12 @@ func (e *eraser) run(ctx context.Context) (*ErasureReport, error) {
 		if err := e.shares(ctx); err != nil {
 			return nil, err
 		}
+		// Diverse: messages to and from customer service.
+		n, err := message.EraseFor(ctx, e.tx, e.s.CompanyID, e.customer)
+		if err != nil {
+			return nil, err
+		}
+		e.counts["messages"] += n
 		// 5. Subscriptions and invoices for periods not yet started.
 		if r.StoppedSubscriptions, err = e.subscriptions(ctx); err != nil {
 			return nil, err
@@ -457,6 +465,12 @@ func (e *eraser) account(ctx context.Context) error {
 			return err
 		}
 	}
+	// User Data: every client's metadata about the account, in every company.
+	n, err := metadata.DeleteUser(ctx, e.tx, user)
+	if err != nil {
+		return err
+	}
+	e.counts["metadata"] += n
 	// Login history is deleted; the rest of the audit trail keeps what was
 	// done, without the IP addresses it was done from.
 	if err := e.exec(ctx, "loginHistory", `DELETE FROM audit_log WHERE action LIKE 'login.%' AND (actor = $1 OR target = $1)`, actor); err != nil {

@@ -14,13 +14,15 @@ import (
 	"github.com/connect-oss/connect/internal/customer"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/identity"
+	"github.com/connect-oss/connect/internal/message"
+	"github.com/connect-oss/connect/internal/metadata"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/value"
 )
 
 // Export is the response of Access private data. Sections the server has no
-// area for yet (metadata, messages, complaints, delivery stops) are empty.
+// area for yet (complaints, delivery stops) are empty.
 type Export struct {
 	Generated          int64                        `json:"generated"`
 	CompanyCode        string                       `json:"companyCode"`
@@ -37,7 +39,7 @@ type Export struct {
 	ConsentEvents      []ExportConsentEvent         `json:"consentEvents"`
 	Permissions        []ExportPermissions          `json:"permissions"`
 	Privacy            []ExportPurposes             `json:"privacy"`
-	Messages           []any                        `json:"messages"`
+	Messages           []message.Message            `json:"messages"`
 	Complaints         []any                        `json:"complaints"`
 	DeliveryStops      []any                        `json:"deliveryStops"`
 	Shares             []ExportShare                `json:"shares"`
@@ -262,7 +264,7 @@ func (h Handlers) export(ctx context.Context, p *auth.Principal, now time.Time) 
 		Addresses: nonNilList(addresses), ExternalReferences: []customer.ExternalReference{}, Subscriptions: []subscription.Subscription{},
 		Orders: []any{}, Invoices: []ExportInvoice{}, Reminders: []ExportReminder{}, PaymentMeans: []ExportMeans{},
 		ConsentEvents: []ExportConsentEvent{}, Permissions: []ExportPermissions{}, Privacy: []ExportPurposes{},
-		Messages: []any{}, Complaints: []any{}, DeliveryStops: []any{}, Shares: []ExportShare{}, AccessLog: []ExportAccess{}}
+		Messages: []message.Message{}, Complaints: []any{}, DeliveryStops: []any{}, Shares: []ExportShare{}, AccessLog: []ExportAccess{}}
 	err = snapshot(ctx, h.DB, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO privacy_access_log (company_id, user_id, client_id, accessed_at) VALUES ($1, $2, $3, $4)`,
 			p.CompanyID, p.UserNumber, p.ClientID, now.UnixMilli()); err != nil {
@@ -271,6 +273,12 @@ func (h Handlers) export(ctx context.Context, p *auth.Principal, now time.Time) 
 		if err := exportUser(ctx, tx, p, &out.User); err != nil {
 			return err
 		}
+		// User Data: the user's metadata from every client of the company.
+		md, err := metadata.ForCompany(ctx, tx, p.CompanyID, p.UserNumber)
+		if err != nil {
+			return err
+		}
+		out.Metadata = md
 		g := &group{uniqueID: p.UserID, userID: p.UserNumber, customer: cno}
 		if cno != 0 {
 			c, err := customer.Get(ctx, tx, p.CompanyID, cno)
@@ -292,6 +300,10 @@ func (h Handlers) export(ctx context.Context, p *auth.Principal, now time.Time) 
 				return err
 			}
 			if err := exportShares(ctx, tx, p.CompanyID, cno, out); err != nil {
+				return err
+			}
+			// Diverse: the customer's messages to and from customer service.
+			if out.Messages, err = message.ListFor(ctx, tx, p.CompanyID, cno); err != nil {
 				return err
 			}
 		}

@@ -10,9 +10,12 @@ import (
 	"github.com/connect-oss/connect/internal/delivery"
 	"github.com/connect-oss/connect/internal/event"
 	"github.com/connect-oss/connect/internal/identity"
+	"github.com/connect-oss/connect/internal/message"
+	"github.com/connect-oss/connect/internal/metadata"
 	"github.com/connect-oss/connect/internal/order"
 	"github.com/connect-oss/connect/internal/privacy"
 	"github.com/connect-oss/connect/internal/recruitment"
+	"github.com/connect-oss/connect/internal/stock"
 	"github.com/connect-oss/connect/internal/store"
 	"github.com/connect-oss/connect/internal/subscription"
 )
@@ -51,6 +54,10 @@ func Routes(d Deps) []Route {
 	cid := connectID(d)
 	// Recruitment: each recruited person's order goes through package order.
 	recruits := recruitment.Handlers{DB: d.DB, Orders: d.Orders}
+	// User Data: metadata.
+	meta := metadata.Handlers{DB: d.DB}
+	// Diverse: messages and status notices; stock levels.
+	messages, stocks := message.Handlers{DB: d.DB}, stock.Handlers{DB: d.DB}
 	// Payment Services: the login server's payment pages.
 	payPages := &paymentpages.Pages{Engine: d.Billing.Engine, Sessions: d.Orders.Sessions, PublicURL: d.Billing.PublicURL}
 	return []Route{
@@ -175,6 +182,16 @@ func Routes(d Deps) []Route {
 		{ID: "delivery-stop-list-client", Method: "GET", Path: "/capi/v1/client/stop/delivery/{customerNumber}", Mode: ClientOnly, Handler: stops.ListClient()},
 		// Product & Services: ProductDeliveryPlan (product.md).
 		{ID: "delivery-plan-list-client", Method: "GET", Path: "/capi/v1/client/productdeliveryplan", Mode: ClientOnly, Handler: stops.PlanListClient()},
+		// Product & Services: Complaint, Issue, Delivery (product.md), on the issue calendar.
+		{ID: "complaint-register", Method: "POST", Path: "/capi/v1/product/delivery/complaint", Mode: UserOnly, Handler: stops.ComplaintRegister()},
+		{ID: "complaint-list", Method: "GET", Path: "/capi/v1/product/delivery/complaint/{product}", Mode: UserOnly, Handler: stops.ComplaintList()},
+		{ID: "issue-distributed-list", Method: "GET", Path: "/capi/v1/customer/issues/{productCode}", Mode: UserOnly, Handler: stops.IssueDistributedList()},
+		{ID: "issue-product-list-client", Method: "GET", Path: "/capi/v1/client/issues/{productId}", Mode: ClientOnly, Handler: stops.IssueProductListClient()},
+		{ID: "delivery-next-list", Method: "GET", Path: "/capi/v1/product/delivery/{productCode}", Mode: UserOnly, Handler: stops.NextList()},
+		{ID: "delivery-next-list-client", Method: "GET", Path: "/capi/v1/client/delivery/{productCode}", Mode: ClientOnly, Handler: stops.NextListClient()},
+		// Product & Services: ProductDependency (product.md).
+		{ID: "product-dependency-discount-check-client", Method: "POST", Path: "/capi/v1/client/productdependency/discount", Mode: ClientOnly,
+			Handler: catalog.DependencyHandlers{DB: d.DB, Now: subscription.Now}.DependencyDiscountCheck()},
 
 		// Payment Services (payment.md): invoices, invoice address, stored means, payment methods.
 		{ID: "invoice-details", Method: "GET", Path: "/capi/v1/customer/invoice/details/{invoiceNumber}", Mode: UserOnly, Handler: d.Billing.Details()},
@@ -242,7 +259,22 @@ func Routes(d Deps) []Route {
 		{ID: "recruitment-list", Method: "GET", Path: "/capi/v1/customer/recruitment/{campaign}", Mode: UserOnly, Handler: recruits.List()},
 		{ID: "recruitment-premium-list", Method: "GET", Path: "/capi/v1/customer/recruitment/premium/{campaign}", Mode: UserOnly, Handler: recruits.PremiumList()},
 		{ID: "recruitment-premium-change", Method: "POST", Path: "/capi/v1/customer/recruitment/premium/{campaign}", Mode: UserOnly, Handler: recruits.PremiumChange()},
+		// User Data: metadata (userdata.md), one JSON object per (client, user); JSON only.
+		{ID: "metadata-list", Method: "GET", Path: "/capi/v1/customer/metadata", Mode: UserOnly, Handler: meta.List()},
+		{ID: "metadata-change", Method: "POST", Path: "/capi/v1/customer/metadata", Mode: UserOnly, Handler: meta.Change()},
+		{ID: "metadata-remove", Method: "DELETE", Path: "/capi/v1/customer/metadata", Mode: UserOnly, Handler: meta.Remove()},
+		{ID: "metadata-list-client", Method: "GET", Path: "/capi/v1/client/metadata/{uniqueId}", Mode: ClientOnly, Handler: meta.List()},
+		{ID: "metadata-change-client", Method: "POST", Path: "/capi/v1/client/metadata/{uniqueId}", Mode: ClientOnly, Handler: meta.Change()},
+		{ID: "metadata-remove-client", Method: "DELETE", Path: "/capi/v1/client/metadata/{uniqueId}", Mode: ClientOnly, Handler: meta.Remove()},
 
+		// Diverse (diverse.md): messages to customer service, service notices, stock levels.
+		{ID: "message-list", Method: "GET", Path: "/capi/v1/customer/message", Mode: UserOnly, Handler: messages.List()},
+		{ID: "message-send", Method: "POST", Path: "/capi/v1/customer/message", Mode: UserOnly, Handler: messages.Send()},
+		{ID: "message-send-client", Method: "POST", Path: "/capi/v1/client/customer/message", Mode: ClientOnly, Handler: messages.SendClient()},
+		{ID: "status-message-list", Method: "GET", Path: "/capi/v1/customer/status", Mode: UserOnly, Handler: messages.StatusList()},
+		{ID: "stock-change-client", Method: "POST", Path: "/capi/v1/client/stock/update", Mode: ClientOnly, Handler: stocks.Change()},
+		{ID: "stock-list-client", Method: "GET", Path: "/capi/v1/client/stock", Mode: ClientOnly, Handler: stocks.List()},
+		{ID: "stock-product-list-client", Method: "GET", Path: "/capi/v1/client/stock/{productId}", Mode: ClientOnly, Handler: stocks.ProductList()},
 		// Last of the area: a real erasure revokes the caller's token (the route walk uses one).
 		{ID: "private-data-remove", Method: "DELETE", Path: "/capi/v1/customer/private-data", Mode: UserOnly, Handler: priv.PrivateDataRemove()},
 	}

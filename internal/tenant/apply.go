@@ -37,6 +37,10 @@ type Sections struct {
 	ProductSettings ProductSettingsApplier
 	// Delivery: product delivery plans (delivery.ApplyPlans).
 	DeliveryPlans DeliveryPlansApplier
+	// Product & Services: issue calendars (delivery.ApplyPublications) and
+	// product dependency discounts (catalog.ApplyDependencies).
+	Publications        PublicationsApplier
+	ProductDependencies ProductDependenciesApplier
 	// ConnectID: users and the external-identity prefix (identity.ApplyTenant).
 	Identity IdentityApplier
 	// Payment Services: payment providers and billing settings (billing.ApplyTenant).
@@ -46,6 +50,10 @@ type Sections struct {
 	// Recruitment: campaigns, after the catalog their coupons belong to
 	// (recruitment.ApplyTenant).
 	Recruitment RecruitmentApplier
+	// Diverse: service notices (message.ApplyStatusMessages), after the
+	// products they target, and seeded stock levels (stock.ApplyTenant).
+	StatusMessages StatusMessagesApplier
+	Stock          StockApplier
 	// Changed, when set, is called in the transaction for every company the
 	// file changed, after its sections: caches of tenant data record the
 	// change there (Customers and orders: order.CatalogChanged).
@@ -179,6 +187,26 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 		}
 		r.CatalogUpdated += n
 	}
+	if len(c.Publications) > 0 {
+		if s.Publications == nil {
+			return errors.New("tenant: no publications applier configured")
+		}
+		n, err := s.Publications(ctx, tx, want.ID, want.Code, c.Publications, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+	if len(c.ProductDependencies) > 0 {
+		if s.ProductDependencies == nil {
+			return errors.New("tenant: no product dependencies applier configured")
+		}
+		n, err := s.ProductDependencies(ctx, tx, want.ID, want.Code, c.ProductDependencies, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
 
 	// Payment Services: payment providers and billing settings.
 	if c.HasBilling() {
@@ -210,6 +238,28 @@ func applyCompany(ctx context.Context, tx *sql.Tx, c *Company, path string, s Se
 			return errors.New("tenant: no recruitment applier configured")
 		}
 		n, err := s.Recruitment(ctx, tx, want.ID, c.RecruitmentCampaigns, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+
+	// Diverse: notices and stock levels refer to products.
+	if len(c.StatusMessages) > 0 {
+		if s.StatusMessages == nil {
+			return errors.New("tenant: no status messages applier configured")
+		}
+		n, err := s.StatusMessages(ctx, tx, want.ID, want.Country, c.StatusMessages, now)
+		if err != nil {
+			return err
+		}
+		r.CatalogUpdated += n
+	}
+	if len(c.Stock) > 0 {
+		if s.Stock == nil {
+			return errors.New("tenant: no stock applier configured")
+		}
+		n, err := s.Stock(ctx, tx, want.ID, c.Stock, now)
 		if err != nil {
 			return err
 		}

@@ -270,8 +270,9 @@ func TestApplyDemoFile(t *testing.T) {
 		}
 		// UsersUpdated counts the external-identity prefix being set; CatalogUpdated
 		// includes privacy (20 rows), payment providers, billing settings and
-		// the recruitment campaign.
-		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 15, CatalogUpdated: 28, UsersCreated: 2, UsersUpdated: 1}); res != want {
+		// the recruitment campaign, the status message and the stock level,
+		// delivery plans (2), publications (2) and a dependency discount.
+		if want := (tenant.Result{CompaniesCreated: 1, ClientsCreated: 2, ProductsCreated: 5, CatalogCreated: 15, CatalogUpdated: 35, UsersCreated: 2, UsersUpdated: 1}); res != want {
 			t.Errorf("apply = %+v, want %+v", res, want)
 		}
 		app, err := tenant.GetClient(ctx, db, "demo.app")

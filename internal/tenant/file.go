@@ -42,6 +42,10 @@ type Company struct {
 	ProductSettings *ProductSettingsSpec `yaml:"productSettings"`
 	// Delivery: product delivery plans (delivery.go).
 	DeliveryPlans []DeliveryPlanSpec `yaml:"deliveryPlans"`
+	// Product & Services: issue calendars with complaint options, and
+	// product dependency discounts (publications.go).
+	Publications        []PublicationSpec       `yaml:"publications"`
+	ProductDependencies []ProductDependencySpec `yaml:"productDependencies"`
 
 	// ConnectID: demo/development users (customers of this company) and the
 	// external-identity prefix (identity.go).
@@ -57,6 +61,10 @@ type Company struct {
 
 	// Recruitment: member-gets-member campaigns (recruitment.go).
 	RecruitmentCampaigns []RecruitmentCampaignSpec `yaml:"recruitmentCampaigns"`
+
+	// Diverse: service notices and seeded stock levels (diverse.go).
+	StatusMessages []StatusMessageSpec `yaml:"statusMessages"`
+	Stock          []StockSpec         `yaml:"stock"`
 }
 
 // Client is an OAuth client of a company. A confidential client has exactly

@@ -121,6 +121,8 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 		validateShareRules(c, cp, bad)
 		validateProductSettings(c, cp, bad)
 		validateDeliveryPlans(c, cp, bad)
+		validatePublications(c, cp, bad)
+		validateProductDependencies(c, cp, bad)
 		// ConnectID.
 		validateIdentity(c, cp, bad)
 		// Payment Services.
@@ -129,6 +131,8 @@ func validate(f *File, file string, lineOf func(string) int) []Problem {
 		validatePrivacy(c, cp, consentIDs, groupIDs, bad)
 		// Recruitment.
 		validateRecruitment(c, cp, bad)
+		// Diverse.
+		validateDiverse(c, cp, bad)
 	}
 	return out
 }

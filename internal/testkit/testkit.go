@@ -104,6 +104,9 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// WithOrderWriters sets the number of order batch writers (PostgreSQL).
+func WithOrderWriters(n int) Option { return func(cfg *app.Config) { cfg.OrderWriters = n } }
+
 // WithClock runs the server on the business clock c.
 func WithClock(c *Clock) Option { return func(cfg *app.Config) { cfg.Clock = c.Now } }
 
