@@ -13,7 +13,8 @@
 #      BENCH_DB (connect_bench_orders: this script's own database, dropped and recreated),
 #      REUSE=1 keeps BENCH_DB when it already holds at least N customers (only migrations run;
 #      orders of earlier runs stay), so the slow generation of 1,000,000 customers happens once,
-#      SEARCH_CONNS (8): connections of the second, lightly loaded search measurement.
+#      SEARCH_CONNS (8): connections of the second, lightly loaded search measurement,
+#      ROUNDS (3): interleaved order/pgbench pairs; the median pair's ratio is the figure.
 set -euo pipefail
 
 CUSTOMERS=${1:-1000000}
@@ -26,6 +27,7 @@ BARE_ADDR=${BARE_ADDR:-127.0.0.1:18081}
 BENCH_DB=${BENCH_DB:-connect_bench_orders}
 REUSE=${REUSE:-0}
 SEARCH_CONNS=${SEARCH_CONNS:-8}
+ROUNDS=${ROUNDS:-3}
 
 case "$CUSTOMERS" in
   ''|*[!0-9]*) echo "customers must be a non-negative integer" >&2; exit 2 ;;
@@ -90,22 +92,26 @@ wait_ready() {
   echo "not ready: $url" >&2
   return 1
 }
+start_connect() {
+  "$BIN" serve --demo --no-rate-limit --db "$DSN" --addr "$CONNECT_ADDR" >>"$WORK/serve.log" 2>&1 &
+  SERVE_PID=$!
+  wait_ready "http://$CONNECT_ADDR/readyz"
+}
+# The server holds up to 64 connections: it is stopped so pgbench gets its own.
+stop_connect() {
+  kill "$SERVE_PID" 2>/dev/null || true
+  wait "$SERVE_PID" 2>/dev/null || true
+  SERVE_PID=
+}
 echo "== start servers"
-"$BIN" serve --demo --no-rate-limit --db "$DSN" --addr "$CONNECT_ADDR" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
 "$BARE_BIN" -addr "$BARE_ADDR" >"$WORK/bare.log" 2>&1 &
 BARE_PID=$!
-wait_ready "http://$CONNECT_ADDR/readyz"
 wait_ready "http://$BARE_ADDR/"
+start_connect
 
 TOKEN_URL="http://$CONNECT_ADDR/user/oauth/token"
 common=(-c "$CONNS" -d "$DURATION" -warmup "$WARMUP" -H 'Accept: application/json'
   -token-url "$TOKEN_URL" -client-id demo.web -client-secret demo-secret -target "bare=http://$BARE_ADDR/")
-
-echo "== load: order registration (client mode)"
-"$LOAD_BIN" "${common[@]}" \
-  -body '{"paymentMethod":"invoice","payer":{"customerNumber":100001},"orderLines":[{"productSpecType":"coupon","productSpecCode":"DIGI","productSpecNo":1,"unitPrice":149}]}' \
-  -target "order=POST:http://$CONNECT_ADDR/capi/v1/client/order@auth" | tee "$WORK/order.txt"
 
 echo "== load: customer search"
 "$LOAD_BIN" "${common[@]}" -body '{"lastName":"hans","maxResults":50}' \
@@ -115,17 +121,29 @@ echo "== load: customer search"
 # The same prefix search with few connections: latency without saturating the two cores (-c: the last one wins).
 "$LOAD_BIN" "${common[@]}" -c "$SEARCH_CONNS" -body '{"lastName":"hans","maxResults":50}' \
   -target "search-c$SEARCH_CONNS=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee -a "$WORK/search.txt"
+stop_connect
 
-# The server holds up to 64 connections: stop it so pgbench gets its own.
-kill "$SERVE_PID" 2>/dev/null || true
-wait "$SERVE_PID" 2>/dev/null || true
-SERVE_PID=
-echo "== pgbench: one-row insert, $CONNS clients"
+# Order registration against pgbench's one-row insert, in ROUNDS interleaved
+# pairs: both swing by a third from minute to minute on a shared machine, so
+# each round's ratio pairs measurements a few seconds apart, and the median
+# round is the figure.
 psql "$DSN" -q -c 'CREATE TABLE IF NOT EXISTS bench_insert (id BIGSERIAL PRIMARY KEY, v BIGINT NOT NULL, created_at BIGINT NOT NULL)'
 echo 'INSERT INTO bench_insert (v, created_at) VALUES (1, 2);' >"$WORK/insert.sql"
 secs=${DURATION%s}
-pgbench -n -c "$CONNS" -j 2 -T "$secs" -f "$WORK/insert.sql" "$DSN" | tee "$WORK/pgbench.txt"
-tps=$(awk '/^tps/ { print $3; exit }' "$WORK/pgbench.txt")
-order=$(awk '/^order / { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s=/) { sub("req/s=", "", $i); print $i } }' "$WORK/order.txt")
-awk -v o="$order" -v p="$tps" 'BEGIN { if (p > 0) printf "ratio order/pgbench-insert = %.2f (%.1f%%)\n", o / p, 100 * o / p }'
+: >"$WORK/ratios.txt"
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "== round $round/$ROUNDS: order registration (client mode)"
+  start_connect
+  "$LOAD_BIN" "${common[@]}" \
+    -body '{"paymentMethod":"invoice","payer":{"customerNumber":100001},"orderLines":[{"productSpecType":"coupon","productSpecCode":"DIGI","productSpecNo":1,"unitPrice":149}]}' \
+    -target "order=POST:http://$CONNECT_ADDR/capi/v1/client/order@auth" | tee "$WORK/order-$round.txt"
+  stop_connect
+  echo "== round $round/$ROUNDS: pgbench one-row insert, $CONNS clients"
+  pgbench -n -c "$CONNS" -j 2 -T "$secs" -f "$WORK/insert.sql" "$DSN" | tee "$WORK/pgbench-$round.txt"
+  tps=$(awk '/^tps/ { print $3; exit }' "$WORK/pgbench-$round.txt")
+  order=$(awk '/^order / { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s=/) { sub("req/s=", "", $i); print $i } }' "$WORK/order-$round.txt")
+  awk -v o="$order" -v p="$tps" -v r="$round" 'BEGIN { if (p > 0) printf "round %d: order %.1f req/s, pgbench %.1f tps, ratio %.3f\n", r, o, p, o / p }' |
+    tee -a "$WORK/ratios.txt"
+done
+sort -t' ' -k10 -n "$WORK/ratios.txt" | awk '{ r[NR] = $10 } END { printf "ratio order/pgbench-insert: median of %d rounds = %.2f (min %.2f, max %.2f)\n", NR, r[int((NR + 1) / 2)], r[1], r[NR] }'
 echo "== done (logs in $WORK)"

@@ -233,24 +233,28 @@ func (h Handlers) ExternalReferenceRemove() http.Handler {
 // SearchClient serves POST /capi/v1/client/customer/search.
 func (h Handlers) SearchClient() http.Handler {
 	return handle(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) (any, error) {
-		var req SearchRequest
-		if err := httpx.Decode(r, &req); err != nil {
-			return nil, err
-		}
-		var country string
-		if req.NeedsCountry() {
-			c, err := h.country(r.Context(), p.CompanyID)
-			if err != nil {
-				return nil, err
-			}
-			country = c
-		}
-		list, err := Search(r.Context(), h.DB, p.CompanyID, country, req)
+		list, err := h.search(r, p)
 		if err != nil {
 			return nil, err
 		}
 		return CustomerList{Customers: list}, nil
 	})
+}
+
+func (h Handlers) search(r *http.Request, p *auth.Principal) ([]*Customer, error) {
+	var req SearchRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return nil, err
+	}
+	var country string
+	if req.NeedsCountry() {
+		c, err := h.country(r.Context(), p.CompanyID)
+		if err != nil {
+			return nil, err
+		}
+		country = c
+	}
+	return Search(r.Context(), h.DB, p.CompanyID, country, req)
 }
 
 // CheckClient serves POST /capi/v1/client/customer/check.

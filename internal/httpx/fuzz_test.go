@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,6 +49,20 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		var dst testOrder
 		checkDecodeError(t, DecodeBytes("application/json", []byte(body), &dst))
+		// Whatever the strict fast path takes, the lenient path reads the same.
+		var strict, lenient testOrder
+		if decodeStrict([]byte(body), &strict) {
+			tree, err := parseJSON([]byte(body))
+			if err != nil {
+				t.Fatalf("strict decoding took a body the parser refuses: %v", err)
+			}
+			if err := decodeTree(tree, reflect.TypeFor[testOrder](), []byte(body), false, &lenient); err != nil {
+				t.Fatalf("strict decoding took a body the lenient path refuses: %v", err)
+			}
+			if !reflect.DeepEqual(strict, lenient) {
+				t.Fatalf("strict %+v, lenient %+v", strict, lenient)
+			}
+		}
 		var generic map[string]any
 		checkDecodeError(t, DecodeBytes("", []byte(body), &generic))
 	})

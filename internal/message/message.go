@@ -6,6 +6,8 @@ package message
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -174,5 +176,49 @@ func EraseFor(ctx context.Context, tx *sql.Tx, companyID, customerNumber int64) 
 		return 0, store.Translate(err)
 	}
 	n, err := res.RowsAffected()
-	return int(n), store.Translate(err)
+	if err != nil {
+		return 0, store.Translate(err)
+	}
+	return int(n), scrubEvents(ctx, tx, companyID, customerNumber)
+}
+
+// scrubEvents blanks the subject and text of the customer's message events
+// in the outbox: the events stay (deliveries refer to them), the personal
+// text goes with the messages.
+func scrubEvents(ctx context.Context, tx *sql.Tx, companyID, customerNumber int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM event_outbox WHERE company_id = $1 AND type = $2 AND data LIKE $3`,
+		companyID, EventType, fmt.Sprintf(`%%"customerNumber":%d,%%`, customerNumber))
+	if err != nil {
+		return store.Translate(err)
+	}
+	scrubbed := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		var d EventData
+		if err := json.Unmarshal([]byte(raw), &d); err != nil || d.CustomerNumber != customerNumber {
+			continue // another customer whose number shares the text, or not ours to read
+		}
+		d.MessageSubject, d.MessageContent = "", ""
+		b, err := json.Marshal(d)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		scrubbed[id] = string(b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Translate(err)
+	}
+	for id, data := range scrubbed {
+		if _, err := tx.ExecContext(ctx, `UPDATE event_outbox SET data = $1 WHERE id = $2`, data, id); err != nil {
+			return store.Translate(err)
+		}
+	}
+	return nil
 }

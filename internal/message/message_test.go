@@ -352,5 +352,12 @@ func TestPrivacyExportAndErasure(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM customer_messages WHERE customer_number = $1`, ola); n != 1 {
 			t.Fatalf("another customer's messages: %d", n)
 		}
+		// The outbox keeps the events, without the erased customer's text.
+		if n := e.count(`SELECT COUNT(*) FROM event_outbox WHERE type = 'message' AND data LIKE '%secret question%'`); n != 0 {
+			t.Fatalf("erased text left in %d outbox events", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM event_outbox WHERE type = 'message' AND data LIKE '%Ola''s%'`); n != 1 {
+			t.Fatalf("another customer's message event: %d", n)
+		}
 	})
 }
