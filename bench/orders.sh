@@ -14,7 +14,8 @@
 #      REUSE=1 keeps BENCH_DB when it already holds at least N customers (only migrations run;
 #      orders of earlier runs stay), so the slow generation of 1,000,000 customers happens once,
 #      SEARCH_CONNS (8): connections of the second, lightly loaded search measurement,
-#      ROUNDS (3): interleaved order/pgbench pairs; the median pair's ratio is the figure.
+#      ROUNDS (3): interleaved order/pgbench pairs; the median pair's ratio is the figure,
+#      SEARCH_RATES ("250 500 1000"): open-loop search rates (req/s) whose latency is measured.
 set -euo pipefail
 
 CUSTOMERS=${1:-1000000}
@@ -28,6 +29,7 @@ BENCH_DB=${BENCH_DB:-connect_bench_orders}
 REUSE=${REUSE:-0}
 SEARCH_CONNS=${SEARCH_CONNS:-8}
 ROUNDS=${ROUNDS:-3}
+SEARCH_RATES=${SEARCH_RATES:-250 500 1000}
 
 case "$CUSTOMERS" in
   ''|*[!0-9]*) echo "customers must be a non-negative integer" >&2; exit 2 ;;
@@ -121,6 +123,13 @@ echo "== load: customer search"
 # The same prefix search with few connections: latency without saturating the two cores (-c: the last one wins).
 "$LOAD_BIN" "${common[@]}" -c "$SEARCH_CONNS" -body '{"lastName":"hans","maxResults":50}' \
   -target "search-c$SEARCH_CONNS=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee -a "$WORK/search.txt"
+# Open loop: the latency of searches arriving at a steady rate (each counted
+# from its scheduled start, so queueing shows), the way a p99 target is meant.
+for rate in $SEARCH_RATES; do
+  "$LOAD_BIN" -c "$CONNS" -d "$DURATION" -warmup "$WARMUP" -H 'Accept: application/json' -rate "$rate" \
+    -token-url "$TOKEN_URL" -client-id demo.web -client-secret demo-secret -body '{"lastName":"hans","maxResults":50}' \
+    -target "search-at-$rate=POST:http://$CONNECT_ADDR/capi/v1/client/customer/search@auth" | tee -a "$WORK/search.txt"
+done
 stop_connect
 
 # Order registration against pgbench's one-row insert, in ROUNDS interleaved

@@ -55,6 +55,7 @@ const (
 	maxTargets   = 32
 	maxBodyBytes = 64 << 20
 	maxTimeout   = 5 * time.Minute
+	maxRate      = 1_000_000
 )
 
 // target is one endpoint to measure.
@@ -71,6 +72,7 @@ type config struct {
 	Duration time.Duration
 	Warmup   time.Duration
 	MaxReqs  int64
+	Rate     float64 // requests per second, open loop; 0: closed loop
 	Timeout  time.Duration
 	Method   string
 	Headers  http.Header
@@ -130,6 +132,9 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration per target")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "warm-up per target, not measured (0 to skip)")
 	fs.Int64Var(&cfg.MaxReqs, "n", 0, "cap on measured requests per target (0: no cap, -d still applies)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: start this many requests per second on a fixed schedule, each latency\n"+
+		"counted from its scheduled start (so a slow server cannot hide its queue); -c bounds the\n"+
+		"requests in flight (0: closed loop, each connection sends its next request when the last ends)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.StringVar(&cfg.Method, "m", "GET", "HTTP method for targets without a METHOD: prefix")
 	fs.Var(&headers, "H", "request header 'Name: value' for every target (repeatable)")
@@ -161,6 +166,8 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("-warmup must be in [0, %s]", maxWarmup)
 	case cfg.MaxReqs < 0 || cfg.MaxReqs > maxRequests:
 		return nil, fmt.Errorf("-n must be in 0..%d", maxRequests)
+	case cfg.Rate < 0 || cfg.Rate > maxRate:
+		return nil, fmt.Errorf("-rate must be in 0..%d", maxRate)
 	case cfg.Timeout <= 0 || cfg.Timeout > maxTimeout:
 		return nil, fmt.Errorf("-timeout must be in (0, %s]", maxTimeout)
 	}
@@ -480,6 +487,7 @@ type report struct {
 	Duration string   `json:"duration"`
 	Warmup   string   `json:"warmup"`
 	MaxReqs  int64    `json:"max_requests,omitempty"`
+	Rate     float64  `json:"rate_per_s,omitempty"`
 	Started  string   `json:"started"`
 	Results  []result `json:"results"`
 	Ratios   []ratio  `json:"ratios,omitempty"`
@@ -506,6 +514,7 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Duration: cfg.Duration.String(),
 		Warmup:   cfg.Warmup.String(),
 		MaxReqs:  cfg.MaxReqs,
+		Rate:     cfg.Rate,
 		Started:  time.Now().UTC().Format(time.RFC3339),
 	}
 	width := 0
@@ -515,12 +524,12 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	for _, t := range cfg.Targets {
 		spec := buildSpec(cfg, t, token)
 		if cfg.Warmup > 0 {
-			measure(ctx, client, spec, cfg.Conns, cfg.Warmup, 0)
+			measure(ctx, client, spec, cfg.Conns, cfg.Warmup, 0, cfg.Rate)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r := measure(ctx, client, spec, cfg.Conns, cfg.Duration, cfg.MaxReqs)
+		r := measure(ctx, client, spec, cfg.Conns, cfg.Duration, cfg.MaxReqs, cfg.Rate)
 		r.Name = t.Name
 		rep.Results = append(rep.Results, r)
 		fmt.Fprintln(stdout, formatResult(r, width))
@@ -605,10 +614,14 @@ type workerStats struct {
 
 const maxErrSamples = 3
 
-// measure runs conns closed-loop workers against spec for d or until maxReqs
-// requests were started (0: no cap). Requests already in flight when the
-// duration ends are completed and counted; elapsed time includes them.
-func measure(ctx context.Context, c *http.Client, spec reqSpec, conns int, d time.Duration, maxReqs int64) result {
+// measure runs conns workers against spec for d or until maxReqs requests
+// were started (0: no cap). Closed loop (rate 0): each worker sends its next
+// request when the previous one ends. Open loop: request n is due at
+// start + n/rate, and its latency counts from then, so time spent waiting for
+// a free worker is counted (no coordinated omission). Requests already in
+// flight when the duration ends are completed and counted; elapsed time
+// includes them.
+func measure(ctx context.Context, c *http.Client, spec reqSpec, conns int, d time.Duration, maxReqs int64, rate float64) result {
 	var (
 		wg      sync.WaitGroup
 		tickets atomic.Int64
@@ -622,11 +635,21 @@ func measure(ctx context.Context, c *http.Client, spec reqSpec, conns int, d tim
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				if maxReqs > 0 && tickets.Add(1) > maxReqs {
+			for ctx.Err() == nil {
+				n := tickets.Add(1)
+				if maxReqs > 0 && n > maxReqs {
 					return
 				}
-				doOne(ctx, c, spec, ws)
+				t0 := time.Now()
+				if rate > 0 {
+					t0 = start.Add(time.Duration(float64(n-1) * float64(time.Second) / rate))
+					if !t0.Before(deadline) || !sleepUntil(ctx, t0) {
+						return
+					}
+				} else if !t0.Before(deadline) {
+					return
+				}
+				doOne(ctx, c, spec, ws, t0)
 			}
 		}()
 	}
@@ -684,7 +707,7 @@ func contains(ss []string, s string) bool {
 }
 
 // doOne sends one request, reads and discards the body, and records it.
-func doOne(ctx context.Context, c *http.Client, spec reqSpec, ws *workerStats) {
+func doOne(ctx context.Context, c *http.Client, spec reqSpec, ws *workerStats, t0 time.Time) {
 	var body io.Reader
 	if spec.body != nil {
 		body = bytes.NewReader(spec.body)
@@ -695,7 +718,6 @@ func doOne(ctx context.Context, c *http.Client, spec reqSpec, ws *workerStats) {
 		return
 	}
 	req.Header = spec.header.Clone()
-	t0 := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {
 		ws.fail(err)
@@ -711,6 +733,22 @@ func doOne(ctx context.Context, c *http.Client, spec reqSpec, ws *workerStats) {
 	ws.status[resp.StatusCode]++
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		ws.non2xx++
+	}
+}
+
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	wait := time.Until(t)
+	if wait <= 0 {
+		return true
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

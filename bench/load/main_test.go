@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -210,6 +211,7 @@ func TestParseArgs(t *testing.T) {
 		{"-url", "http://127.0.0.1/", "-d", "0"}, // bad -d
 		{"-url", "http://127.0.0.1/", "-d", "2h"},
 		{"-url", "http://127.0.0.1/", "-n", "-1"},
+		{"-url", "http://127.0.0.1/", "-rate", "-1"},
 		{"-url", "http://127.0.0.1/", "-H", "NoColon"},
 		{"-url", "http://127.0.0.1/", "-body", "{}", "-form", "a=b"},
 		{"-url", "http://127.0.0.1/", "-target", "a=http://127.0.0.1/"},
@@ -342,6 +344,34 @@ func TestRunCapAndStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "non2xx=0  errors=5  requests=0") {
+		t.Errorf("output = %q", out.String())
+	}
+}
+
+// Open loop: requests start on the schedule, never more than it allows,
+// whatever the server's speed.
+func TestRunOpenLoopKeepsTheSchedule(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+	}))
+	defer srv.Close()
+	cfg, err := parseArgs([]string{"-d", "300ms", "-c", "4", "-warmup", "0", "-rate", "100", "-url", srv.URL}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rate != 100 {
+		t.Fatalf("rate %v", cfg.Rate)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// Due times 0, 10, ..., 290 ms: at most 30 requests in 300 ms.
+	if n := served.Load(); n < 1 || n > 30 {
+		t.Fatalf("%d requests at 100/s in 300 ms; output %q", n, out.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("requests=%d", served.Load())) {
 		t.Errorf("output = %q", out.String())
 	}
 }
