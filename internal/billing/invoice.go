@@ -630,7 +630,16 @@ func markPaidEffects(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 	case err != nil:
 		return store.Translate(err)
 	case suspendedFor == inv.ID:
-		if err := subscription.Unsuspend(ctx, tx, inv.CompanyID, inv.SubscriptionID.Int64); err != nil {
+		// The period given back is the one the suspension took (the one
+		// after the paused run's last); it is paid if this invoice bills it
+		// or its own invoice is paid.
+		var paid bool
+		if err := tx.QueryRowContext(ctx, `SELECT s.periods + 1 = $2 OR EXISTS (SELECT 1 FROM invoices i
+			WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1 AND i.status = 'paid')
+			FROM subscriptions s WHERE s.id = $1`, inv.SubscriptionID.Int64, inv.PeriodNo).Scan(&paid); err != nil {
+			return store.Translate(err)
+		}
+		if err := subscription.Unsuspend(ctx, tx, inv.CompanyID, inv.SubscriptionID.Int64, paid); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM billing_suspensions WHERE subscription_id = $1`, inv.SubscriptionID.Int64); err != nil {

@@ -25,7 +25,7 @@ func (f *fixture) events(t *testing.T, typ, status string) int {
 func TestLapseCancelsLaterInvoices(t *testing.T) {
 	testkit.Run(t, func(t *testing.T, e *testkit.Env) {
 		f := newFixture(t, e)
-		if _, err := e.App.DB.Exec(`UPDATE billing_settings SET suspend_after_days = 30 WHERE company_id = $1`, f.company); err != nil {
+		if _, err := e.App.DB.Exec(`UPDATE billing_settings SET suspend_after_days = 60 WHERE company_id = $1`, f.company); err != nil {
 			t.Fatal(err)
 		}
 		_, sid := f.subscribe(t, "2025-01-01", 19900)

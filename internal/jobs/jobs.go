@@ -850,25 +850,33 @@ func (r *Runner) remind(ctx context.Context, c *company, at time.Time, rep *Repo
 
 // suspend stops access of subscriptions whose renewal invoice is unpaid
 // suspendAfterDays after its due date, once the billed period has begun.
+// The invoice may be of an earlier period than the current one (a weekly
+// subscription renews twice within the default 14 days of grace): the
+// current period is taken back, if it is not paid either.
 func (r *Runner) suspend(ctx context.Context, c *company, at time.Time, rep *Report) error {
 	limit := c.date(c.today).AddDate(0, 0, -c.settings.SuspendAfterDays).Format("2006-01-02")
-	rows, err := r.DB.QueryContext(ctx, `SELECT i.id, i.subscription_id, i.period_no FROM invoices i
+	rows, err := r.DB.QueryContext(ctx, `SELECT i.id, i.subscription_id, s.periods FROM invoices i
 		JOIN subscriptions s ON s.id = i.subscription_id AND s.company_id = i.company_id
 		WHERE i.company_id = $1 AND i.kind = 'invoice' AND i.status IN ('open', 'overdue', 'reminded')
-		AND i.charge_state IN ('none', 'failed') AND i.due_date <= $2 AND s.status = 'active' AND s.periods = i.period_no
+		AND i.charge_state IN ('none', 'failed') AND i.due_date <= $2 AND s.status = 'active'
+		AND (s.periods = i.period_no OR (i.period_no < s.periods AND NOT s.paid))
 		AND NOT EXISTS (SELECT 1 FROM billing_suspensions b WHERE b.subscription_id = s.id) ORDER BY i.id`, c.id, limit)
 	if err != nil {
 		return store.Translate(err)
 	}
 	type cand struct{ inv, sub, period int64 }
 	var list []cand
+	seen := map[int64]bool{} // one suspension per subscription: its oldest unpaid invoice
 	for rows.Next() {
 		var x cand
 		if err := rows.Scan(&x.inv, &x.sub, &x.period); err != nil {
 			rows.Close()
 			return err
 		}
-		list = append(list, x)
+		if !seen[x.sub] {
+			seen[x.sub] = true
+			list = append(list, x)
+		}
 	}
 	rows.Close()
 	for _, x := range list {

@@ -48,6 +48,12 @@ func newFixture(t *testing.T, e *testkit.Env) *fixture {
 // at price (minor units) and returns the customer number and subscription id.
 func (f *fixture) subscribe(t *testing.T, start string, price int64) (int64, int64) {
 	t.Helper()
+	return f.subscribeEvery(t, start, price, "month")
+}
+
+// subscribeEvery starts a paid first period of one periodType (month, week).
+func (f *fixture) subscribeEvery(t *testing.T, start string, price int64, periodType string) (int64, int64) {
+	t.Helper()
 	ctx := subscription.WithClock(context.Background(), func() time.Time { return day(start) })
 	var cno, id int64
 	err := f.e.App.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -60,7 +66,7 @@ func (f *fixture) subscribe(t *testing.T, start string, price int64) (int64, int
 		}
 		d, _ := time.ParseInLocation("2006-01-02", start, oslo)
 		id, err = subscription.Start(ctx, tx, subscription.StartRequest{CompanyID: f.company, CustomerNumber: cno, ProductCode: "NEWS",
-			StartDate: d, PeriodLength: 1, PeriodType: "month", Price: value.Money(price), Currency: "NOK", Paid: true})
+			StartDate: d, PeriodLength: 1, PeriodType: periodType, Price: value.Money(price), Currency: "NOK", Paid: true})
 		return err
 	})
 	if err != nil {

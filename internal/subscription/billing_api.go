@@ -129,10 +129,11 @@ func Suspend(ctx context.Context, tx *sql.Tx, companyID, id int64, period int) e
 	return changed(ctx, tx, s, "suspended", nil)
 }
 
-// Unsuspend gives back the period Suspend took, now paid, and makes the
-// subscription active again (event subscription/resumed). A subscription
+// Unsuspend gives back the period Suspend took and makes the subscription
+// active again (event subscription/resumed); paid tells whether that period
+// is paid now (the invoice paid may be an earlier period's). A subscription
 // that is not suspended is left alone.
-func Unsuspend(ctx context.Context, tx *sql.Tx, companyID, id int64) error {
+func Unsuspend(ctx context.Context, tx *sql.Tx, companyID, id int64, paid bool) error {
 	s, err := load(ctx, tx, companyID, id)
 	if err != nil {
 		return err
@@ -150,11 +151,11 @@ func Unsuspend(ctx context.Context, tx *sql.Tx, companyID, id int64) error {
 	}
 	now := Now(ctx)
 	if err := update(ctx, tx, `UPDATE subscriptions SET status = 'active', pause_from = NULL, periods = periods + 1,
-		end_time = $3, paid = TRUE, updated_at = $4 WHERE id = $1 AND updated_at = $2 AND status = 'paused'`,
-		id, s.UpdatedAt, end.UnixMilli(), now.UnixMilli()); err != nil {
+		end_time = $3, paid = $5, updated_at = $4 WHERE id = $1 AND updated_at = $2 AND status = 'paused'`,
+		id, s.UpdatedAt, end.UnixMilli(), now.UnixMilli(), paid); err != nil {
 		return err
 	}
-	s.Status, s.Periods, s.EndTime, s.Paid = StatusActive, s.Periods+1, end.UnixMilli(), true
+	s.Status, s.Periods, s.EndTime, s.Paid = StatusActive, s.Periods+1, end.UnixMilli(), paid
 	s.PauseFrom = sql.NullInt64{}
 	return changed(ctx, tx, s, "resumed", nil)
 }
