@@ -159,7 +159,7 @@ type outboxRow struct {
 func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	// A read first, so an idle poll never takes SQLite's write lock.
 	var one int
-	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM event_outbox WHERE delivery_state = 'pending' LIMIT 1`).Scan(&one)
+	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM event_pending LIMIT 1`).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	} else if err != nil {
@@ -167,7 +167,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	}
 	var n int
 	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT id, event_id, company_id, time FROM event_outbox WHERE delivery_state = 'pending' ORDER BY id LIMIT ` + strconv.Itoa(fanOutBatch)
+		q := `SELECT id, event_id, company_id, time FROM event_pending ORDER BY id LIMIT ` + strconv.Itoa(fanOutBatch)
 		if d.pg() {
 			q += ` FOR UPDATE SKIP LOCKED`
 		}
@@ -214,7 +214,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 		for i, e := range events {
 			ids[i] = e.id
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE event_outbox SET delivery_state = 'dispatched' WHERE id IN (`+placeholders(1, len(ids))+`)`, ids...)
+		_, err = tx.ExecContext(ctx, `DELETE FROM event_pending WHERE id IN (`+placeholders(1, len(ids))+`)`, ids...)
 		return err
 	})
 	return n, err

@@ -158,6 +158,12 @@ func TestBatchWriterKeepsEachOrdersOutcome(t *testing.T) {
 	want(t, orders[12].res, 409, "Idempotency-Key")
 	want(t, orders[13].res, 200, "orderId")
 
+	// Every order event the batches recorded waits for the dispatcher.
+	if n, queued := count(t, e, `SELECT count(*) FROM event_outbox WHERE type = 'order'`),
+		count(t, e, `SELECT count(*) FROM event_pending p JOIN event_outbox o ON o.id = p.id AND o.event_id = p.event_id WHERE o.type = 'order'`); n != queued {
+		t.Fatalf("%d order events, %d queued for the dispatcher", n, queued)
+	}
+
 	// The queued orders shared statements.
 	batches := metric(t, e, "connect_order_batches_total") - batchesBefore
 	written := metric(t, e, "connect_order_batch_orders_total") - ordersBefore
