@@ -239,6 +239,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		orders.Callbacks = orderCallbacks // wakes it when an order's outcome commits
 	}
 	engine.OrderFlowFinished = order.HostedPaymentSettler(db, orders)
+	engine.OrderMeansProducts = order.MeansProducts
 
 	return &App{
 		DB:      db,

@@ -24,6 +24,9 @@ type Engine struct {
 	Log      *slog.Logger
 	// OrderFlowFinished settles orders paid by orderPayment flows (flows.go).
 	OrderFlowFinished OrderFlowHook
+	// OrderMeansProducts lists the products whose renewals keep the means a
+	// recurring order is paid with (package order's rule); nil: none.
+	OrderMeansProducts func(ctx context.Context, q store.Queryer, companyID, orderID, payer int64) ([]string, error)
 }
 
 func (e *Engine) log() *slog.Logger {

@@ -225,40 +225,16 @@ func (e *Engine) FlowProvider(ctx context.Context, t *Transaction) (*Provider, e
 // finishes, so the renewals charge it instead of falling back to invoice.
 func (e *Engine) flowFor(ctx context.Context, t *Transaction, p *Provider) (Flow, []string, error) {
 	f := flowOf(t)
-	if t.Purpose != PurposeOrder || !t.OrderID.Valid || !recurringOrderMethods[t.Method] || kindOfProvider[p.Kind] == "" {
+	if t.Purpose != PurposeOrder || !t.OrderID.Valid || !recurringOrderMethods[t.Method] || kindOfProvider[p.Kind] == "" ||
+		e.OrderMeansProducts == nil {
 		return f, nil, nil
 	}
-	products, err := orderMeansProducts(ctx, e.DB, t.CompanyID, t.OrderID.Int64, t.CustomerNumber)
+	products, err := e.OrderMeansProducts(ctx, e.DB, t.CompanyID, t.OrderID.Int64, t.CustomerNumber)
 	if err != nil || len(products) == 0 {
 		return f, nil, err
 	}
 	f.MeansKind = kindOfProvider[p.Kind]
 	return f, products, nil
-}
-
-// orderMeansProducts lists the subscription products a recurring order
-// starts for its payer: those keep the order's means (payment.md; the same
-// rule as the order's own ticket, package order's keepMeans). Billing cannot
-// import package order, so it reads the order's rows; none for an order
-// that is not recurring or not the payer's.
-func orderMeansProducts(ctx context.Context, q store.Queryer, companyID, orderID, payer int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT l.product FROM orders o JOIN order_lines l ON l.order_id = o.id
-		WHERE o.company_id = $1 AND o.id = $2 AND o.payer_customer_number = $3 AND o.recurring
-		AND l.product_spec_type = 'coupon' AND l.receiver_customer_number = o.payer_customer_number AND l.product <> ''
-		ORDER BY l.product`, companyID, orderID, payer)
-	if err != nil {
-		return nil, store.Translate(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // flowOf is the gateway's view of a transaction.

@@ -220,9 +220,26 @@ func publicMessage(err error) string {
 	return err.Error()
 }
 
+// MeansProducts lists the subscription products whose renewals keep the
+// means a recurring order is paid with: its coupon lines for the payer, as
+// completing the order starts them (keepMeans). Billing asks it when such an
+// order is paid on the provider's page; none for an order that is not
+// recurring or not the payer's.
+func MeansProducts(ctx context.Context, q store.Queryer, companyID, orderID, payer int64) ([]string, error) {
+	return stringColumn(ctx, q, `SELECT DISTINCT l.product FROM orders o JOIN order_lines l ON l.order_id = o.id
+		WHERE o.company_id = $1 AND o.id = $2 AND o.payer_customer_number = $3 AND o.recurring
+		AND l.product_spec_type = 'coupon' AND l.receiver_customer_number = o.payer_customer_number AND l.product <> ''
+		ORDER BY l.product`, companyID, orderID, payer)
+}
+
 // orderProducts are the products of an order's lines, in line order.
 func orderProducts(ctx context.Context, q store.Queryer, orderID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT product FROM order_lines WHERE order_id = $1 AND product <> '' ORDER BY line_no`, orderID)
+	return stringColumn(ctx, q, `SELECT product FROM order_lines WHERE order_id = $1 AND product <> '' ORDER BY line_no`, orderID)
+}
+
+// stringColumn runs a query of one text column and returns its values.
+func stringColumn(ctx context.Context, q store.Queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, store.Translate(err)
 	}
