@@ -15,7 +15,11 @@
 #      orders of earlier runs stay), so the slow generation of 1,000,000 customers happens once,
 #      SEARCH_CONNS (8): connections of the second, lightly loaded search measurement,
 #      ROUNDS (3): interleaved order/pgbench pairs; the median pair's ratio is the figure,
-#      SEARCH_RATES ("250 500 1000"): open-loop search rates (req/s) whose latency is measured.
+#      SEARCH_RATES ("250 500 1000"): open-loop search rates (req/s) whose latency is measured,
+#      BENCH_WRK (1 when wrk is installed): each round also sends the orders with wrk -t2, and a second
+#      ratio is printed. wrk is the HTTP reference tool of DESIGN.md §7a; like pgbench it is a C client
+#      (≈ 16 µs of CPU per request here against ≈ 45 µs for bench/load), so its ratio compares the two
+#      servers with clients of the same weight.
 set -euo pipefail
 
 CUSTOMERS=${1:-1000000}
@@ -30,6 +34,7 @@ REUSE=${REUSE:-0}
 SEARCH_CONNS=${SEARCH_CONNS:-8}
 ROUNDS=${ROUNDS:-3}
 SEARCH_RATES=${SEARCH_RATES:-250 500 1000}
+BENCH_WRK=${BENCH_WRK:-$(command -v wrk >/dev/null 2>&1 && echo 1 || echo 0)}
 
 case "$CUSTOMERS" in
   ''|*[!0-9]*) echo "customers must be a non-negative integer" >&2; exit 2 ;;
@@ -139,13 +144,33 @@ stop_connect
 psql "$DSN" -q -c 'CREATE TABLE IF NOT EXISTS bench_insert (id BIGSERIAL PRIMARY KEY, v BIGINT NOT NULL, created_at BIGINT NOT NULL)'
 echo 'INSERT INTO bench_insert (v, created_at) VALUES (1, 2);' >"$WORK/insert.sql"
 secs=${DURATION%s}
+ORDER_BODY='{"paymentMethod":"invoice","payer":{"customerNumber":100001},"orderLines":[{"productSpecType":"coupon","productSpecCode":"DIGI","productSpecNo":1,"unitPrice":149}]}'
 : >"$WORK/ratios.txt"
+: >"$WORK/ratios-wrk.txt"
 for ((round = 1; round <= ROUNDS; round++)); do
   echo "== round $round/$ROUNDS: order registration (client mode)"
   start_connect
   "$LOAD_BIN" "${common[@]}" \
-    -body '{"paymentMethod":"invoice","payer":{"customerNumber":100001},"orderLines":[{"productSpecType":"coupon","productSpecCode":"DIGI","productSpecNo":1,"unitPrice":149}]}' \
+    -body "$ORDER_BODY" \
     -target "order=POST:http://$CONNECT_ADDR/capi/v1/client/order@auth" | tee "$WORK/order-$round.txt"
+  if [[ "$BENCH_WRK" == 1 ]]; then
+    echo "== round $round/$ROUNDS: order registration with wrk -t2 -c$CONNS"
+    token=$("$LOAD_BIN" -print-token -token-url "$TOKEN_URL" -client-id demo.web -client-secret demo-secret)
+    cat >"$WORK/order.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$ORDER_BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+    wrk -t2 -c"$CONNS" -d"$WARMUP" -s "$WORK/order.lua" "http://$CONNECT_ADDR/capi/v1/client/order" >/dev/null
+    wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/order.lua" "http://$CONNECT_ADDR/capi/v1/client/order" |
+      tee "$WORK/order-wrk-$round.txt"
+    if grep -q 'Non-2xx' "$WORK/order-wrk-$round.txt"; then
+      echo "wrk: some orders were refused" >&2
+      exit 1
+    fi
+  fi
   stop_connect
   echo "== round $round/$ROUNDS: pgbench one-row insert, $CONNS clients"
   pgbench -n -c "$CONNS" -j 2 -T "$secs" -f "$WORK/insert.sql" "$DSN" | tee "$WORK/pgbench-$round.txt"
@@ -153,6 +178,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
   order=$(awk '/^order / { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s=/) { sub("req/s=", "", $i); print $i } }' "$WORK/order-$round.txt")
   awk -v o="$order" -v p="$tps" -v r="$round" 'BEGIN { if (p > 0) printf "round %d: order %.1f req/s, pgbench %.1f tps, ratio %.3f\n", r, o, p, o / p }' |
     tee -a "$WORK/ratios.txt"
+  if [[ "$BENCH_WRK" == 1 ]]; then
+    order=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/order-wrk-$round.txt")
+    awk -v o="$order" -v p="$tps" -v r="$round" 'BEGIN { if (p > 0) printf "round %d: order (wrk) %.1f req/s, pgbench %.1f tps, ratio %.3f\n", r, o, p, o / p }' |
+      tee -a "$WORK/ratios-wrk.txt"
+  fi
 done
-sort -t' ' -k10 -n "$WORK/ratios.txt" | awk '{ r[NR] = $10 } END { printf "ratio order/pgbench-insert: median of %d rounds = %.2f (min %.2f, max %.2f)\n", NR, r[int((NR + 1) / 2)], r[1], r[NR] }'
+median() { # the ratio is the last field
+  sort -t' ' -k"$2" -n "$1" | awk -v what="$3" '{ r[NR] = $NF } END { if (NR) printf "ratio %s: median of %d rounds = %.2f (min %.2f, max %.2f)\n", what, NR, r[int((NR + 1) / 2)], r[1], r[NR] }'
+}
+median "$WORK/ratios.txt" 10 "order/pgbench-insert (bench/load)"
+median "$WORK/ratios-wrk.txt" 11 "order/pgbench-insert (wrk)"
 echo "== done (logs in $WORK)"

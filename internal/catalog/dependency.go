@@ -68,6 +68,34 @@ func (d Dependency) Off(price int64) int64 {
 	return min(off, price)
 }
 
+// BestDependency picks, among the rules met (met reports whether a required
+// product is held or ordered), the one with the largest discount on price:
+// its index in rules and its discount, or -1 and 0 when none is met. Ties
+// go to the earlier rule, so without a price (0) the first met rule counts.
+// The check endpoint and order pricing (package order) both use it.
+func BestDependency(rules []Dependency, price int64, met func(requiredProduct string) bool) (int, int64) {
+	best, bestOff := -1, int64(-1)
+	for i, d := range rules {
+		if !met(d.RequiredProduct) {
+			continue
+		}
+		if off := d.Off(price); off > bestOff {
+			best, bestOff = i, off
+		}
+	}
+	if best < 0 {
+		return -1, 0
+	}
+	return best, bestOff
+}
+
+// DependencyPrice is price less the largest discount of the rules met (see
+// BestDependency): what a line of the product costs.
+func DependencyPrice(rules []Dependency, price int64, met func(requiredProduct string) bool) int64 {
+	_, off := BestDependency(rules, price, met)
+	return price - off
+}
+
 // ApplyDependencies writes the product dependencies of a tenant file
 // (tenant.Sections.ProductDependencies): for every product the file names,
 // its rules become the file's; other products' rules are kept.
@@ -149,9 +177,10 @@ type DependencyDiscount struct {
 	Dependencies    []DependencyResult `json:"dependencies"`
 }
 
-// heldProducts are the products the customer holds now through a current,
-// not stopped subscription (its product and those it grants).
-func heldProducts(ctx context.Context, q store.Queryer, companyID, customer int64, now time.Time) (map[string]bool, error) {
+// HeldProducts are the products the customer holds at now through a
+// current, not stopped subscription (its product and those it grants): what
+// meets a dependency rule besides the products of the same order.
+func HeldProducts(ctx context.Context, q store.Queryer, companyID, customer int64, now time.Time) (map[string]bool, error) {
 	rows, err := q.QueryContext(ctx, `SELECT product_code, access_products FROM subscriptions
 		WHERE company_id = $1 AND customer_number = $2 AND status IN ('active', 'paused') AND stop_time IS NULL AND start_time <= $3`,
 		companyID, customer, now.UnixMilli())
@@ -244,7 +273,7 @@ func (h DependencyHandlers) DependencyDiscountCheck() http.Handler {
 			if err != nil {
 				return nil, store.Translate(err)
 			}
-			subs, err := heldProducts(ctx, h.DB, p.CompanyID, *in.CustomerNumber, h.Now(ctx))
+			subs, err := HeldProducts(ctx, h.DB, p.CompanyID, *in.CustomerNumber, h.Now(ctx))
 			if err != nil {
 				return nil, err
 			}
@@ -257,19 +286,13 @@ func (h DependencyHandlers) DependencyDiscountCheck() http.Handler {
 			return nil, err
 		}
 		out := DependencyDiscount{Product: in.Product, Currency: currency, Dependencies: []DependencyResult{}}
-		best, bestOff := -1, int64(-1)
-		for i, d := range rules {
-			res := DependencyResult{RequiredProduct: d.RequiredProduct, Fulfilled: held[d.RequiredProduct], DiscountType: d.Type,
-				DiscountValue: value.Percent(d.Value)}
-			out.Dependencies = append(out.Dependencies, res)
-			if !res.Fulfilled {
-				continue
-			}
-			out.Discount = true
-			if off := d.Off(price.Int64); off > bestOff { // without a price the first fulfilled rule counts
-				best, bestOff = i, off
-			}
+		for _, d := range rules {
+			out.Dependencies = append(out.Dependencies, DependencyResult{RequiredProduct: d.RequiredProduct, Fulfilled: held[d.RequiredProduct],
+				DiscountType: d.Type, DiscountValue: value.Percent(d.Value)})
+			out.Discount = out.Discount || held[d.RequiredProduct]
 		}
+		// Without a price (0) the first fulfilled rule counts.
+		best, bestOff := BestDependency(rules, price.Int64, func(code string) bool { return held[code] })
 		if best >= 0 {
 			out.Dependencies[best].Applied = true
 		}

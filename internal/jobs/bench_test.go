@@ -20,6 +20,8 @@ import (
 // and the total time; the data set is generated once, outside the timing.
 // Then half the invoices are marked paid and the pass on the period's first
 // day is timed: it extends every subscription by a period (paid or not).
+// NEWS has a product dependency rule met by every second customer (a PAPER
+// subscription that is not due); BENCH_DEPENDENCIES=0 leaves both out.
 //
 //	CONNECT_TEST_POSTGRES_URL=... BENCH_RENEWALS=1000000 go test -run '^$' -bench RenewalRun -benchtime 1x ./internal/jobs
 func BenchmarkRenewalRun(b *testing.B) {
@@ -48,6 +50,25 @@ func BenchmarkRenewalRun(b *testing.B) {
 		FROM customers`, start, end); err != nil {
 		b.Fatal(err)
 	}
+	// Product dependency discounts (BENCH_DEPENDENCIES=0 leaves them out):
+	// NEWS is half price with PAPER, and every second customer holds a
+	// yearly PAPER subscription that is not due, so every claimed batch
+	// reads its customers' holdings and half the invoices get a discount line.
+	dependencies := os.Getenv("BENCH_DEPENDENCIES") != "0"
+	if dependencies {
+		if _, err := e.App.DB.ExecContext(ctx, `INSERT INTO product_dependencies (company_id, product_code, required_product,
+			discount_type, discount_value, updated_at) SELECT id, 'NEWS', 'PAPER', 'percent', 5000, 0 FROM companies WHERE code = $1`,
+			testkit.Company); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.App.DB.ExecContext(ctx, `INSERT INTO subscriptions (company_id, customer_number, product_code, status,
+			start_time, end_time, anchor_date, periods, period_length, period_type, price, currency, paid, created_at, updated_at)
+			SELECT company_id, customer_number, 'PAPER', 'active', $1, $2, '2024-07-01', 1, 1, 'year', 449000, 'NOK', TRUE, $1, $1
+			FROM customers WHERE customer_number % 2 = 0`, time.Date(2024, 7, 1, 0, 0, 0, 0, oslo).UnixMilli(),
+			time.Date(2025, 6, 30, 23, 59, 59, 0, oslo).UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if _, err := e.App.DB.ExecContext(ctx, `ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
@@ -62,6 +83,15 @@ func BenchmarkRenewalRun(b *testing.B) {
 	}
 	if rep.Issued != n {
 		b.Fatalf("issued %d of %d", rep.Issued, n)
+	}
+	if dependencies {
+		var discounted int
+		if err := e.App.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_lines WHERE description = 'Product dependency discount'`).Scan(&discounted); err != nil {
+			b.Fatal(err)
+		}
+		if discounted != n/2 {
+			b.Fatalf("%d discounted invoices of %d, want half", discounted, n)
+		}
 	}
 	b.ReportMetric(float64(rep.Issued)/elapsed.Seconds(), "invoices/s")
 	b.ReportMetric(elapsed.Seconds(), "s-total")

@@ -317,6 +317,10 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 	if err != nil {
 		return err
 	}
+	rules, err := dependencyRules(ctx, r.DB, c.id)
+	if err != nil {
+		return err
+	}
 	invoiceDay, _ := time.ParseInLocation("2006-01-02", c.today, c.loc)
 	var restarted atomic.Int64
 	n, err := r.parallel(ctx, c.id, "issue", func(ctx context.Context, cursor *int64, upTo int64) (int, int, error) {
@@ -337,6 +341,10 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 				return err
 			}
 			credits, err := vacationCredits(ctx, tx, c, subs)
+			if err != nil {
+				return err
+			}
+			held, err := holdings(ctx, tx, c.id, subs, rules)
 			if err != nil {
 				return err
 			}
@@ -364,12 +372,20 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 				fromDate, inclDate := from.Format("2006-01-02"), end.Format("2006-01-02")
 				// Period n's terms: the coupon's renewal terms from period 2.
 				price, length, typ := s.TermsOf(n)
+				lines := []billing.Line{{ProductCode: s.ProductCode, Description: p.name, FromDate: fromDate, InclDate: inclDate,
+					Amount: price, VatPercent: p.vat, Explanation: fmt.Sprintf("period %d, %s to %s", n, fromDate, inclDate)}}
+				// A product with dependency rules: the largest discount of a
+				// rule the customer's other subscriptions meet as the period
+				// begins, as a negative line (before any vacation credit,
+				// which billing adds and caps at what is left).
+				if rs := rules[s.ProductCode]; len(rs) > 0 {
+					if l, ok := dependencyLine(lines[0], rs, heldAt(held[s.CustomerNumber], s.ID, from.UnixMilli())); ok {
+						lines = append(lines, l)
+					}
+				}
 				ni := billing.NewInvoice{CompanyID: c.id, CustomerNumber: s.CustomerNumber, SubscriptionID: s.ID, PeriodNo: n,
 					ProductCode: s.ProductCode, ProductName: p.name, InvoiceDate: invoiceDay, FromDate: fromDate, InclDate: inclDate,
-					Period: length, PeriodUnit: periodUnits[typ], Currency: s.Currency,
-					Lines: []billing.Line{{ProductCode: s.ProductCode, Description: p.name, FromDate: fromDate, InclDate: inclDate,
-						Amount: price, VatPercent: p.vat, Explanation: fmt.Sprintf("period %d, %s to %s", n, fromDate, inclDate)}},
-					SkipDuplicate: true}
+					Period: length, PeriodUnit: periodUnits[typ], Currency: s.Currency, Lines: lines, SkipDuplicate: true}
 				if pay, ok := payers[s.CustomerNumber]; ok {
 					ni.PayerName, ni.PayerAddress = pay[0], pay[1]
 				}

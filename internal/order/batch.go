@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -362,7 +363,7 @@ func batchArgs(rows []batchRow) ([]any, error) {
 		if r.opts.claim != nil {
 			claimKey, claimExpires = r.opts.claim.key, r.opts.claim.expiresAt
 		}
-		values = append(values, r.opts.checkPayer, claimKey, claimExpires, newEventID(), r.c.CompanyCode, prefix,
+		values = append(values, r.opts.checkPayer, claimKey, claimExpires, event.NewID(), r.c.CompanyCode, prefix,
 			r.now.UnixMilli(), wall)
 		for k, v := range values {
 			if err := orderCols[k].add(v); err != nil {
@@ -385,12 +386,14 @@ func batchArgs(rows []batchRow) ([]any, error) {
 	return args, nil
 }
 
-// column collects one array parameter of an SQL type; NULLs are nil pointers.
+// column collects one array parameter of an SQL type. Values are kept
+// unboxed with a validity flag (NULL) in pgtype's array of its own type,
+// which pgx encodes without reflection and without a pointer per value.
 type column struct {
 	sqlType string
-	ints    []*int64
-	strs    []*string
-	bools   []*bool
+	ints    pgtype.FlatArray[pgtype.Int8]
+	strs    pgtype.FlatArray[pgtype.Text]
+	bools   []bool
 }
 
 func columnsOf(types []string) []column {
@@ -404,38 +407,41 @@ func columnsOf(types []string) []column {
 func (c *column) add(v any) error {
 	switch c.sqlType {
 	case "bigint", "integer":
-		var p *int64
+		var n pgtype.Int8
 		switch x := v.(type) {
 		case nil:
 		case int:
-			n := int64(x)
-			p = &n
+			n = pgtype.Int8{Int64: int64(x), Valid: true}
 		case int64:
-			p = &x
+			n = pgtype.Int8{Int64: x, Valid: true}
 		case *int64:
-			p = x
+			if x != nil {
+				n = pgtype.Int8{Int64: *x, Valid: true}
+			}
 		default:
 			return fmt.Errorf("%T for %s", v, c.sqlType)
 		}
-		c.ints = append(c.ints, p)
+		c.ints = append(c.ints, n)
 	case "text":
-		var p *string
+		var t pgtype.Text
 		switch x := v.(type) {
 		case nil:
 		case string:
-			p = &x
+			t = pgtype.Text{String: x, Valid: true}
 		case *string:
-			p = x
+			if x != nil {
+				t = pgtype.Text{String: *x, Valid: true}
+			}
 		default:
 			return fmt.Errorf("%T for text", v)
 		}
-		c.strs = append(c.strs, p)
+		c.strs = append(c.strs, t)
 	case "boolean":
 		x, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("%T for boolean", v)
 		}
-		c.bools = append(c.bools, &x)
+		c.bools = append(c.bools, x)
 	default:
 		return fmt.Errorf("unknown type %s", c.sqlType)
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // catalogReader is what registration reads of a company's catalog: the
-// company row, coupons, products and payment-method gateways. Reads go
+// company row, coupons, products, payment-method gateways, article prices,
+// category codes and product dependency rules. Reads go
 // through q (the caller's transaction, or the pool outside one).
 type catalogReader interface {
 	company(ctx context.Context, q store.Queryer, companyID int64) (*companyInfo, error)
@@ -23,6 +24,8 @@ type catalogReader interface {
 	gateway(ctx context.Context, q store.Queryer, companyID int64, method string) (string, error)
 	article(ctx context.Context, q store.Queryer, companyID int64, product, category string) (*catalog.ArticlePrice, error)
 	categoryCode(ctx context.Context, q store.Queryer, companyID int64, code string) (bool, error)
+	// dependencies are the product's dependency discount rules (none: nil).
+	dependencies(ctx context.Context, q store.Queryer, companyID int64, product string) ([]catalog.Dependency, error)
 }
 
 // companyInfo is the company row with its parsed time zone.
@@ -66,9 +69,13 @@ func (dbCatalog) categoryCode(ctx context.Context, q store.Queryer, companyID in
 	return catalog.CategoryCodeExists(ctx, q, companyID, code)
 }
 
+func (dbCatalog) dependencies(ctx context.Context, q store.Queryer, companyID int64, product string) ([]catalog.Dependency, error) {
+	return catalog.Dependencies(ctx, q, companyID, product)
+}
+
 // CatalogCache keeps what order registration reads of each company's catalog
 // (company row, coupons, products, article prices, payment-method gateways,
-// category codes), so a typical
+// category codes, product dependency rules, "none" included), so a typical
 // registration reads nothing but the payer. That data changes only when a
 // tenant file is applied, and an apply bumps the company's row in
 // order_catalog_versions in its own transaction (CatalogChanged). Freshness:
@@ -104,6 +111,7 @@ type companyCatalog struct {
 	gateways map[string]string
 	articles map[articleKey]*catalog.ArticlePrice
 	codes    map[string]bool
+	deps     map[string][]catalog.Dependency // by product; nil: no rules
 }
 
 type articleKey struct{ product, category string }
@@ -227,7 +235,8 @@ func (c *CatalogCache) entry(companyID int64) *companyCatalog {
 	}
 	if e = c.companies[companyID]; e == nil {
 		e = &companyCatalog{coupons: map[couponKey]*catalog.Coupon{}, products: map[string]*catalog.ProductInfo{},
-			gateways: map[string]string{}, articles: map[articleKey]*catalog.ArticlePrice{}, codes: map[string]bool{}}
+			gateways: map[string]string{}, articles: map[articleKey]*catalog.ArticlePrice{}, codes: map[string]bool{},
+			deps: map[string][]catalog.Dependency{}}
 		c.companies[companyID] = e
 	}
 	return e
@@ -309,6 +318,14 @@ func (c *CatalogCache) article(ctx context.Context, q store.Queryer, companyID i
 func (c *CatalogCache) categoryCode(ctx context.Context, q store.Queryer, companyID int64, code string) (bool, error) {
 	return cached(c.entry(companyID), func(e *companyCatalog) map[string]bool { return e.codes },
 		code, func() (bool, error) { return catalog.CategoryCodeExists(ctx, q, companyID, code) })
+}
+
+// dependencies caches a product without rules too (a nil slice), so pricing
+// a line of such a product reads nothing. Rules change only with a tenant
+// apply (catalog.ApplyDependencies), which bumps the company's version.
+func (c *CatalogCache) dependencies(ctx context.Context, q store.Queryer, companyID int64, product string) ([]catalog.Dependency, error) {
+	return cached(c.entry(companyID), func(e *companyCatalog) map[string][]catalog.Dependency { return e.deps },
+		product, func() ([]catalog.Dependency, error) { return catalog.Dependencies(ctx, q, companyID, product) })
 }
 
 // productExists answers through the product cache.

@@ -512,7 +512,6 @@ func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *Register
 	if c.UserMode && req.UniqueUserID != "" && req.UniqueUserID != c.UniqueID {
 		return RegisterResult{}, errs.Field("uniqueUserId", "must be absent or the logged-in user")
 	}
-	hash := req.Hash(fmt.Sprintf("|%s|%d", c.ClientID, c.UserNumber))
 	var claims []claim
 	if req.ExternalOrderID != "" {
 		claims = append(claims, claim{key: "ext:" + req.ExternalOrderID,
@@ -524,6 +523,12 @@ func Register(ctx context.Context, db *store.DB, d Deps, c Caller, req *Register
 			return RegisterResult{}, err
 		}
 		claims = append(claims, cl)
+	}
+	// The hash tells a retry from a different order under the same key, so
+	// only an order with a key needs it (orders.request_hash is '' without).
+	hash := ""
+	if len(claims) > 0 {
+		hash = req.Hash(fmt.Sprintf("|%s|%d", c.ClientID, c.UserNumber))
 	}
 	cat := d.catalog()
 	if db.Dialect == store.Postgres && len(claims) <= 1 {
@@ -693,10 +698,10 @@ func (r *resolver) resolve(ctx context.Context, req *RegisterRequest) (*resolved
 			return nil, err
 		}
 		o.lines[i] = l
-		o.total += l.amount
 	}
-	if req.OrderAmount != nil && *req.OrderAmount != o.total {
-		return nil, errs.Field("orderAmount", "is %s but the lines add up to %s", catalog.Amount(*req.OrderAmount), catalog.Amount(o.total))
+	// Discounts, amounts, the total and the claimed prices (dependency.go).
+	if err := r.price(ctx, req, o); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -837,10 +842,8 @@ func (r *resolver) line(ctx context.Context, l *LineRequest, i int, payer int64,
 		}
 		out.product, out.unitPrice, out.deliverNow = ap.Product, ap.Price, true
 	}
-	if l.UnitPrice != nil && *l.UnitPrice != out.unitPrice {
-		return nil, errs.Field(p+"unitPrice", "is %s but the catalog price is %s", catalog.Amount(*l.UnitPrice), catalog.Amount(out.unitPrice))
-	}
-	out.amount = out.unitPrice * value.Money(*l.Quantity)
+	// out.unitPrice is the catalog price: once every line is known, r.price
+	// (dependency.go) discounts it, checks the claimed unitPrice and sets amount.
 
 	start := today
 	if l.StartInfo != nil && !l.StartInfo.StartDate.IsZero() {

@@ -2,9 +2,7 @@ package order
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,7 +183,7 @@ func insertOrderPostgres(ctx context.Context, q store.Queryer, c Caller, req *Re
 	}
 	wall := arg(time.Now().UnixMilli())
 	with = append(with, `event AS (INSERT INTO event_outbox (event_id, company_id, type, source, status, data, time,
-		next_attempt_at, created_at) SELECT `+arg(newEventID())+`, `+company+`, `+list([]any{event.TypeOrder, c.CompanyCode, Preliminary})+`, `+
+		next_attempt_at, created_at) SELECT `+arg(event.NewID())+`, `+company+`, `+list([]any{event.TypeOrder, c.CompanyCode, Preliminary})+`, `+
 		arg(prefix)+`::text || o.id::text || '}', `+arg(now.UnixMilli())+`, `+wall+`, `+wall+` FROM o)`)
 	var id int64
 	err = q.QueryRowContext(ctx, `WITH `+strings.Join(with, ",\n")+`
@@ -229,12 +227,4 @@ func orderEventDataPrefix(ext string, payer int64, clientID string) (string, err
 		return "", fmt.Errorf("order event data %s does not end with the order id", b)
 	}
 	return s + `"orderId":`, nil
-}
-
-// newEventID is an outbox event id as event.Record makes them: 16 random
-// bytes in hex.
-func newEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
