@@ -66,7 +66,8 @@ func settlePermanent(ctx context.Context, tx *sql.Tx, d store.Dialect, c *compan
 
 // creditVacation records the pro-rata price of the stopped days inside the
 // paid period (vacationStopPolicy credit) on the stop: billing puts it on
-// the next invoice as a negative line (spec payment.md).
+// the next invoice as a negative line (spec payment.md). The price is what
+// the customer pays for the period (periodPrice), not the recorded one.
 func creditVacation(ctx context.Context, tx *sql.Tx, c *company, s *Stop, sub *subscription.Sub) error {
 	first := time.UnixMilli(s.StopTime).In(c.loc)
 	last := time.UnixMilli(min(s.StopEndTime.Int64, sub.EndTime)).In(c.loc)
@@ -77,11 +78,52 @@ func creditVacation(ctx context.Context, tx *sql.Tx, c *company, s *Stop, sub *s
 	if err != nil {
 		return err
 	}
+	price, err := periodPrice(ctx, tx, c, sub)
+	if err != nil {
+		return err
+	}
 	s.CreditDays = daysBetween(first, last) + 1
 	if whole := daysBetween(from, end) + 1; whole > 0 {
-		s.CreditAmount = (2*sub.Price*int64(s.CreditDays) + int64(whole)) / (2 * int64(whole)) // half away from zero
+		s.CreditAmount = (2*price*int64(s.CreditDays) + int64(whole)) / (2 * int64(whole)) // half away from zero (price ≥ 0)
 	}
 	return nil
+}
+
+// periodPrice is what the customer pays for the subscription's current
+// period, in one query: a subscription's recorded price is undiscounted, but
+// a renewal invoice may carry a "Product dependency discount" line and an
+// order may have charged its line's discounted price.
+//   - The first period of a subscription an order started: the amount of the
+//     order line that started it (order_lines.subscription_id), paid with the
+//     order, on the order's invoice (whose lines may be other products' and
+//     whose subscription_id is only the first subscription's) or by card.
+//   - Otherwise the period's invoice: the sum of its lines dated the period
+//     itself (the period line and its dependency discount). A vacation credit
+//     line carried from an earlier stop is dated that stop's days, which lie
+//     in an earlier period, so it never counts.
+//   - Neither (a period not invoiced), or that invoice credited or cancelled:
+//     the recorded price, as before these prices existed.
+func periodPrice(ctx context.Context, tx *sql.Tx, c *company, sub *subscription.Sub) (int64, error) {
+	var price int64
+	var status string
+	var err error
+	if sub.Periods == 1 && sub.OrderID != 0 {
+		err = tx.QueryRowContext(ctx, `SELECT l.amount, COALESCE(i.status, '') FROM order_lines l
+			LEFT JOIN invoices i ON i.company_id = l.company_id AND i.order_id = l.order_id AND i.kind = 'invoice'
+			WHERE l.company_id = $1 AND l.order_id = $2 AND l.subscription_id = $3`, c.id, sub.OrderID, sub.ID).Scan(&price, &status)
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(SUM(l.amount) AS BIGINT) FROM invoice_lines l WHERE l.invoice_id = i.id
+			AND l.company_id = i.company_id AND l.from_date = i.from_date AND l.incl_date = i.incl_date), 0), i.status
+			FROM invoices i WHERE i.company_id = $1 AND i.subscription_id = $2 AND i.kind = 'invoice' AND i.period_no = $3`,
+			c.id, sub.ID, sub.Periods).Scan(&price, &status)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows), status == billing.StatusCredited, status == billing.StatusCancelled:
+		return sub.Price, nil
+	case err != nil:
+		return 0, store.Translate(err)
+	}
+	return max(price, 0), nil
 }
 
 // IssueStartInvoice issues the invoice of the first period of a
