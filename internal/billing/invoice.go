@@ -620,6 +620,11 @@ const dateLayout = "2006-01-02"
 // markPaidEffects runs what a fully paid invoice changes beyond itself: a
 // subscription suspended for it resumes, and the period it bills counts as paid.
 func markPaidEffects(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
+	if inv.OrderID.Valid && inv.PeriodNo == 1 {
+		if err := markOrderPeriodsPaid(ctx, tx, inv); err != nil {
+			return err
+		}
+	}
 	if !inv.SubscriptionID.Valid {
 		return nil
 	}
@@ -647,6 +652,40 @@ func markPaidEffects(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 		}
 	}
 	return subscription.MarkPeriodPaid(ctx, tx, inv.CompanyID, inv.SubscriptionID.Int64, inv.PeriodNo)
+}
+
+// markOrderPeriodsPaid marks the first period paid of every subscription an
+// order's invoice pays: the invoice names one subscription (the first line's),
+// but its lines bill each subscription the order started.
+func markOrderPeriodsPaid(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
+	rows, err := tx.QueryContext(ctx, `SELECT subscription_id FROM order_lines
+		WHERE order_id = $1 AND company_id = $2 AND subscription_id IS NOT NULL`, inv.OrderID.Int64, inv.CompanyID)
+	if err != nil {
+		return store.Translate(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return store.Translate(err)
+		}
+		if !inv.SubscriptionID.Valid || id != inv.SubscriptionID.Int64 { // that one: below, with its suspension
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return store.Translate(err)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Translate(err)
+	}
+	for _, id := range ids {
+		if err := subscription.MarkPeriodPaid(ctx, tx, inv.CompanyID, id, 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BookPayment records a payment of amount on the invoice inside tx (the

@@ -198,12 +198,20 @@ func complete(ctx context.Context, tx *sql.Tx, d Deps, o *record, payState, refe
 			if err != nil {
 				return err
 			}
+			// A line of quantity n is n copies, and each period costs n times
+			// the coupon's price, as the order did.
+			qty := value.Money(l.Quantity)
+			renewalPrice := cp.RenewalPrice
+			if renewalPrice != nil {
+				p := *renewalPrice * qty
+				renewalPrice = &p
+			}
 			id, err := d.Subscriptions(ctx, tx, StartSubscription{CompanyID: o.CompanyID, CompanyCode: co.Code,
 				CustomerNumber: l.Receiver, ProductCode: cp.ProductCode, CouponCode: cp.CouponCode, CouponNumber: cp.CouponNumber,
-				StartDate: start, PeriodLength: cp.PeriodLength, PeriodType: cp.PeriodType, Price: cp.Price,
+				StartDate: start, PeriodLength: cp.PeriodLength, PeriodType: cp.PeriodType, Price: cp.Price * qty,
 				Currency: cp.Currency, Paid: paid, OrderID: o.ID, Copies: l.Quantity * max(cp.Copies, 1),
 				AccessProducts: cp.ExtraProducts, AccessProduct: l.AccessProduct, AccessSeconds: l.AccessSeconds,
-				RenewalPrice: cp.RenewalPrice, RenewalPeriodLength: cp.RenewalPeriodLength, RenewalPeriodType: cp.RenewalPeriodType})
+				RenewalPrice: renewalPrice, RenewalPeriodLength: cp.RenewalPeriodLength, RenewalPeriodType: cp.RenewalPeriodType})
 			if err != nil {
 				return err
 			}

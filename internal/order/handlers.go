@@ -15,6 +15,7 @@ import (
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/httpx"
 	"github.com/connect-oss/connect/internal/store"
+	"github.com/connect-oss/connect/internal/subscription"
 	"github.com/connect-oss/connect/internal/tenant"
 	"github.com/connect-oss/connect/internal/value"
 )
@@ -26,11 +27,13 @@ type Handlers struct {
 	Now  func() time.Time
 }
 
-func (h Handlers) now() time.Time {
+// now is the business time of the request: Now when set, else the clock
+// the request's context carries (tests and jobs move it), else the wall clock.
+func (h Handlers) now(ctx context.Context) time.Time {
 	if h.Now != nil {
 		return h.Now()
 	}
-	return time.Now()
+	return subscription.Now(ctx)
 }
 
 func callerOf(p *auth.Principal) Caller {
@@ -48,7 +51,7 @@ func (h Handlers) Register() http.Handler {
 		if err := httpx.Decode(r, &req); err != nil {
 			return nil, err
 		}
-		return Register(r.Context(), h.DB, h.Deps, callerOf(p), &req, r.Header.Get("Idempotency-Key"), h.now())
+		return Register(r.Context(), h.DB, h.Deps, callerOf(p), &req, r.Header.Get("Idempotency-Key"), h.now(r.Context()))
 	})
 }
 
@@ -79,7 +82,7 @@ func (h Handlers) RegisterCustomer() http.Handler {
 			}
 			return nil, errs.Field("uniqueUserId", "must be 32 lower-case hex characters")
 		}
-		now := h.now()
+		now := h.now(r.Context())
 		var claims []claim
 		hash := (&RegisterRequest{Payer: &req.Input, UniqueUserID: req.UniqueUserID}).Hash("customer|" + c.ClientID)
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
@@ -269,7 +272,7 @@ func (h Handlers) FulfillClient() http.Handler {
 				return nil, err
 			}
 		}
-		return Fulfill(r.Context(), h.DB, h.Deps, p.CompanyID, *req.OrderID, req.CallbackURL, h.now())
+		return Fulfill(r.Context(), h.DB, h.Deps, p.CompanyID, *req.OrderID, req.CallbackURL, h.now(r.Context()))
 	})
 }
 
@@ -367,7 +370,7 @@ func (h Handlers) AssignUser() http.Handler {
 		if h.Deps.Users == nil {
 			return nil, errs.E(errs.Forbidden, "ConnectID users are not available on this server")
 		}
-		now := h.now()
+		now := h.now(r.Context())
 		var res AssignResult
 		var u AssignedUser
 		err = h.DB.Tx(r.Context(), func(tx *sql.Tx) error {
@@ -568,7 +571,7 @@ func (h Handlers) Coupons() http.Handler {
 		if number != 0 && len(list) == 0 {
 			return nil, errs.E(errs.NotFound, "no coupon number %d for %s", number, product)
 		}
-		now := h.now()
+		now := h.now(r.Context())
 		out := CouponList{Coupons: []CouponItem{}}
 		for _, c := range list {
 			if activeOnly && !c.OpenAt(now) {
@@ -621,7 +624,7 @@ func (h Handlers) VoucherCoupons() http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if why := v.Usable(h.now()); why != "" {
+		if why := v.Usable(h.now(r.Context())); why != "" {
 			return nil, errs.Field("voucherCode", "%s", why)
 		}
 		list, err := catalog.VoucherCoupons(r.Context(), h.DB, p.CompanyID, v.ID)

@@ -199,7 +199,7 @@ func (h Handlers) Page() http.Handler {
 			return
 		}
 		if p.order.Prepaid { // already paid: completes without the user
-			res, err := Fulfill(r.Context(), h.DB, h.Deps, p.order.CompanyID, p.order.ID, "", h.now())
+			res, err := Fulfill(r.Context(), h.DB, h.Deps, p.order.CompanyID, p.order.ID, "", h.now(r.Context()))
 			if err != nil || res.FulfillmentStatus != "OK" {
 				h.back(w, r, p, "error")
 				return
@@ -251,7 +251,7 @@ func (h Handlers) afterProvider(r *http.Request, p *pageRequest, raw string) str
 		return ""
 	}
 	if !t.Open() {
-		if err := SettleHostedPayment(ctx, h.DB, h.Deps, t.CompanyID, p.order.ID, t.Status, t.ProviderRef, h.now()); err != nil {
+		if err := SettleHostedPayment(ctx, h.DB, h.Deps, t.CompanyID, p.order.ID, t.Status, t.ProviderRef, h.now(r.Context())); err != nil {
 			slog.ErrorContext(ctx, "fulfillment page: settling a hosted payment failed", "orderId", p.order.ID, "err", err)
 			return "unknown"
 		}
@@ -386,7 +386,7 @@ func (h Handlers) PageSubmit() http.Handler {
 			return
 		}
 		if !confirm {
-			o, err := cancel(r.Context(), h.DB, p.order.CompanyID, p.order.ID, h.now())
+			o, err := cancel(r.Context(), h.DB, p.order.CompanyID, p.order.ID, h.now(r.Context()))
 			if err != nil {
 				h.back(w, r, p, "error")
 				return
@@ -405,7 +405,7 @@ func (h Handlers) PageSubmit() http.Handler {
 			errorURL = withStatus(p.returnURL, "error")
 		}
 		status, next, err := Confirm(r.Context(), h.DB, h.Deps, Confirmation{CompanyID: p.order.CompanyID, OrderID: p.order.ID,
-			User: user, UniqueID: u.UniqueID, ClientID: p.client.ClientID, ReturnURL: h.pageURL(r, p), ErrorURL: errorURL}, h.now())
+			User: user, UniqueID: u.UniqueID, ClientID: p.client.ClientID, ReturnURL: h.pageURL(r, p), ErrorURL: errorURL}, h.now(r.Context()))
 		switch {
 		case err != nil:
 			h.back(w, r, p, "error")
