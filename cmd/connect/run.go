@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Events.
 		natsURL, demoWebhook string
 		debugAddr            string
+		orderWriters         int
 		ev                   eventsFlags
 		jobsFlags            jobsOptions // Payment Services
 	)
@@ -100,6 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&natsURL, "nats", getenv("CONNECT_NATS_URL"), "NATS URL: publish events to JetStream")
 		fs.StringVar(&demoWebhook, "demo-webhook", getenv("CONNECT_DEMO_WEBHOOK_URL"), "with --demo: the demo client's webhook URL")
 		fs.StringVar(&debugAddr, "debug-addr", getenv("CONNECT_DEBUG_ADDR"), "serve Go's profiler (/debug/pprof/) on this address; keep it private")
+		fs.IntVar(&orderWriters, "order-writers", 0, "order batch writers (PostgreSQL; 0: the default, 2)")
 	case "apply":
 		fs.StringVar(&file, "f", "", "tenant file (YAML)")
 	case "demo":
@@ -155,7 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a, err := app.Open(ctx, app.Config{
 		DatabaseURL: o.db, PublicURL: o.publicURL, RedisURL: o.redis,
 		SecretKey: o.secretKey, NoRateLimit: o.noRateLimit, Logger: log,
-		DeliverEvents: cmd == "serve", NATSURL: natsURL,
+		DeliverEvents: cmd == "serve", NATSURL: natsURL, OrderWriters: orderWriters,
 		// ConnectID: the demo mailbox page.
 		Demo: demo,
 		// Payment Services.

@@ -89,7 +89,7 @@ type Config struct {
 	// Clock is the business clock of every request (subscriptions, access,
 	// billing); nil is time.Now. Tests move it; tokens keep real time.
 	Clock func() time.Time
-	// OrderWriters is the number of order batch writers (PostgreSQL; 0: 4).
+	// OrderWriters is the number of order batch writers (PostgreSQL; 0: 2).
 	OrderWriters int
 }
 
