@@ -25,6 +25,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Stream, when set, receives every event too (NATS JetStream).
 	Stream Publisher
+	// QueueVacuumAfter and QueueVacuumEvery: PostgreSQL's event_pending is
+	// vacuumed by the dispatcher after that many deletions, at most that
+	// often (defaults 50,000 and 10s; see Dispatcher.vacuumQueue).
+	QueueVacuumAfter int
+	QueueVacuumEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -62,6 +67,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.QueueVacuumAfter <= 0 {
+		c.QueueVacuumAfter = 50_000
+	}
+	if c.QueueVacuumEvery <= 0 {
+		c.QueueVacuumEvery = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

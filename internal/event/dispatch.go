@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connect-oss/connect/internal/store"
@@ -52,6 +53,11 @@ type Dispatcher struct {
 	cfg  Config
 	http *http.Client
 	poke chan struct{}
+
+	// The queue's deletions since its last vacuum, and that vacuum's time.
+	deleted    int
+	vacuumedAt time.Time
+	vacuuming  atomic.Bool
 }
 
 // NewDispatcher builds a dispatcher; Run starts it.
@@ -107,6 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if err := d.fanOutAll(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Warn("events: fan-out failed", "error", err)
 		}
+		d.vacuumQueue(ctx, &wg)
 		if free := d.cfg.Workers - inflight; free > 0 && ctx.Err() == nil {
 			claims, err := d.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
@@ -142,10 +149,39 @@ func (d *Dispatcher) pg() bool { return d.db.Dialect == store.Postgres }
 func (d *Dispatcher) fanOutAll(ctx context.Context) error {
 	for {
 		n, err := d.fanOut(ctx)
+		if err == nil {
+			d.deleted += n
+		}
 		if err != nil || n < fanOutBatch {
 			return err
 		}
 	}
+}
+
+// vacuumQueue vacuums event_pending (PostgreSQL) in the background once the
+// dispatcher has deleted QueueVacuumAfter rows from it, at most every
+// QueueVacuumEvery.
+// Why: every event passes through the queue, so under load it is mostly
+// deleted rows, and until a vacuum removes them every claim walks their index
+// entries; autovacuum comes at most once a minute by default, or never where
+// it is off. Measured on order registration: PostgreSQL's time per order rose
+// from 76 to 96 µs over 500,000 deleted rows, and to 150–180 µs at a million.
+// SKIP_LOCKED: a vacuum already running (another node's, autovacuum's) is
+// enough.
+func (d *Dispatcher) vacuumQueue(ctx context.Context, wg *sync.WaitGroup) {
+	if !d.pg() || d.deleted < d.cfg.QueueVacuumAfter || time.Since(d.vacuumedAt) < d.cfg.QueueVacuumEvery ||
+		!d.vacuuming.CompareAndSwap(false, true) {
+		return
+	}
+	d.deleted, d.vacuumedAt = 0, time.Now()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer d.vacuuming.Store(false)
+		if _, err := d.db.ExecContext(ctx, `VACUUM (SKIP_LOCKED) event_pending`); err != nil && ctx.Err() == nil {
+			d.cfg.Logger.Warn("events: vacuuming the queue failed", "error", err)
+		}
+	}()
 }
 
 type outboxRow struct {
@@ -157,9 +193,12 @@ type outboxRow struct {
 // rows: every client of the event's company with a webhook URL, and the
 // stream when one is configured.
 func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
-	// A read first, so an idle poll never takes SQLite's write lock.
+	// A read first, so an idle poll never takes SQLite's write lock. By the
+	// key: the queue's deleted rows wait for vacuum, and a plain scan would
+	// read through all of them at every poll (measured: PostgreSQL's time
+	// per order doubled with a million of them).
 	var one int
-	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM event_pending LIMIT 1`).Scan(&one)
+	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM event_pending ORDER BY id LIMIT 1`).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	} else if err != nil {
