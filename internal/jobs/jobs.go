@@ -61,11 +61,12 @@ type Report struct {
 	Purged    int // consent events deleted after their evidence years
 	Callbacks int // order callbacks deleted after their retention (delivered or given up)
 	Expired   int // stale orders ended: preliminary after 7 days, pending after 24 hours
+	Events    int // outbox events deleted after event.Retention (delivered or given up)
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d restarted=%d erased=%d purged=%d callbacks=%d expired=%d",
-		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed, r.Restarted, r.Erased, r.Purged, r.Callbacks, r.Expired)
+	return fmt.Sprintf("advanced=%d issued=%d charged=%d declined=%d unknown=%d renewed=%d overdue=%d reminded=%d suspended=%d lapsed=%d restarted=%d erased=%d purged=%d callbacks=%d expired=%d events=%d",
+		r.Advanced, r.Issued, r.Charged, r.Declined, r.Unknown, r.Renewed, r.Overdue, r.Reminded, r.Suspended, r.Lapsed, r.Restarted, r.Erased, r.Purged, r.Callbacks, r.Expired, r.Events)
 }
 
 func (r *Runner) workers() int {
@@ -150,6 +151,11 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (Report, error) {
 	}
 	if rep.Callbacks, err = order.PurgeCallbacks(ctx, r.DB, at); err != nil {
 		return rep, fmt.Errorf("purge order callbacks: %w", err)
+	}
+	// Events: finished ones (fanned out, no delivery pending) are kept for
+	// event.Retention, then deleted with their deliveries and attempts.
+	if rep.Events, err = event.Purge(ctx, r.DB, at); err != nil {
+		return rep, fmt.Errorf("purge events: %w", err)
 	}
 	return rep, nil
 }
