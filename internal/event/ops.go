@@ -153,6 +153,12 @@ func Replay(ctx context.Context, db *store.DB, companyID int64, eventID string, 
 			q += ` AND company_id = $2`
 			args = append(args, companyID)
 		}
+		if db.Dialect == store.Postgres {
+			// Held until commit: the retention purge (which locks the rows it
+			// deletes) skips the event meanwhile, or, when it got there first,
+			// this waits and finds it gone (404).
+			q += ` FOR SHARE`
+		}
 		if err := tx.QueryRowContext(ctx, q, args...).Scan(&seq, &company, &evTime); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return errs.E(errs.NotFound, "event %s not found", eventID)
