@@ -617,9 +617,47 @@ func newViewToken() string {
 
 const dateLayout = "2006-01-02"
 
-// markPaidEffects runs what a fully paid invoice changes beyond itself: a
-// subscription suspended for it resumes, and the period it bills counts as paid.
+// markPaidEffects runs what a fully paid invoice changes beyond itself: the
+// subscriptions suspended for it resume (an order's invoice may have
+// suspended each subscription it bills), and the period it bills counts as
+// paid.
 func markPaidEffects(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
+	rows, err := tx.QueryContext(ctx, `SELECT subscription_id FROM billing_suspensions WHERE invoice_id = $1 ORDER BY subscription_id`, inv.ID)
+	if err != nil {
+		return store.Translate(err)
+	}
+	var suspended []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return store.Translate(err)
+		}
+		suspended = append(suspended, id)
+	}
+	if err := rows.Close(); err != nil {
+		return store.Translate(err)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Translate(err)
+	}
+	for _, id := range suspended {
+		// The period given back is the one the suspension took (the one
+		// after the paused run's last); it is paid if this invoice bills it
+		// or its own invoice is paid.
+		var paid bool
+		if err := tx.QueryRowContext(ctx, `SELECT s.periods + 1 = $2 OR EXISTS (SELECT 1 FROM invoices i
+			WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1 AND i.status = 'paid')
+			FROM subscriptions s WHERE s.id = $1`, id, inv.PeriodNo).Scan(&paid); err != nil {
+			return store.Translate(err)
+		}
+		if err := subscription.Unsuspend(ctx, tx, inv.CompanyID, id, paid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM billing_suspensions WHERE subscription_id = $1`, id); err != nil {
+			return store.Translate(err)
+		}
+	}
 	if inv.OrderID.Valid && inv.PeriodNo == 1 {
 		if err := markOrderPeriodsPaid(ctx, tx, inv); err != nil {
 			return err
@@ -627,29 +665,6 @@ func markPaidEffects(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 	}
 	if !inv.SubscriptionID.Valid {
 		return nil
-	}
-	var suspendedFor int64
-	err := tx.QueryRowContext(ctx, `SELECT invoice_id FROM billing_suspensions WHERE subscription_id = $1`, inv.SubscriptionID.Int64).Scan(&suspendedFor)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return store.Translate(err)
-	case suspendedFor == inv.ID:
-		// The period given back is the one the suspension took (the one
-		// after the paused run's last); it is paid if this invoice bills it
-		// or its own invoice is paid.
-		var paid bool
-		if err := tx.QueryRowContext(ctx, `SELECT s.periods + 1 = $2 OR EXISTS (SELECT 1 FROM invoices i
-			WHERE i.subscription_id = s.id AND i.kind = 'invoice' AND i.period_no = s.periods + 1 AND i.status = 'paid')
-			FROM subscriptions s WHERE s.id = $1`, inv.SubscriptionID.Int64, inv.PeriodNo).Scan(&paid); err != nil {
-			return store.Translate(err)
-		}
-		if err := subscription.Unsuspend(ctx, tx, inv.CompanyID, inv.SubscriptionID.Int64, paid); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM billing_suspensions WHERE subscription_id = $1`, inv.SubscriptionID.Int64); err != nil {
-			return store.Translate(err)
-		}
 	}
 	return subscription.MarkPeriodPaid(ctx, tx, inv.CompanyID, inv.SubscriptionID.Int64, inv.PeriodNo)
 }

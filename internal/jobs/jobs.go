@@ -877,12 +877,21 @@ func (r *Runner) remind(ctx context.Context, c *company, at time.Time, rep *Repo
 // current period is taken back, if it is not paid either.
 func (r *Runner) suspend(ctx context.Context, c *company, at time.Time, rep *Report) error {
 	limit := c.date(c.today).AddDate(0, 0, -c.settings.SuspendAfterDays).Format("2006-01-02")
-	rows, err := r.DB.QueryContext(ctx, `SELECT i.id, i.subscription_id, s.periods FROM invoices i
-		JOIN subscriptions s ON s.id = i.subscription_id AND s.company_id = i.company_id
-		WHERE i.company_id = $1 AND i.kind = 'invoice' AND i.status IN ('open', 'overdue', 'reminded')
+	// The subscription an invoice names and, for an order's invoice, every
+	// other subscription the order started (its lines bill them too).
+	const due = `i.company_id = $1 AND i.kind = 'invoice' AND i.status IN ('open', 'overdue', 'reminded')
 		AND i.charge_state IN ('none', 'failed') AND i.due_date <= $2 AND s.status = 'active'
 		AND (s.periods = i.period_no OR (i.period_no < s.periods AND NOT s.paid))
-		AND NOT EXISTS (SELECT 1 FROM billing_suspensions b WHERE b.subscription_id = s.id) ORDER BY i.id`, c.id, limit)
+		AND NOT EXISTS (SELECT 1 FROM billing_suspensions b WHERE b.subscription_id = s.id)`
+	rows, err := r.DB.QueryContext(ctx, `SELECT i.id, s.id, s.periods FROM invoices i
+		JOIN subscriptions s ON s.id = i.subscription_id AND s.company_id = i.company_id
+		WHERE `+due+`
+		UNION ALL
+		SELECT i.id, s.id, s.periods FROM invoices i
+		JOIN order_lines l ON l.order_id = i.order_id AND l.subscription_id IS NOT NULL
+		JOIN subscriptions s ON s.id = l.subscription_id AND s.company_id = i.company_id
+		WHERE i.order_id IS NOT NULL AND s.id IS DISTINCT FROM i.subscription_id AND `+due+`
+		ORDER BY 1, 2`, c.id, limit)
 	if err != nil {
 		return store.Translate(err)
 	}
