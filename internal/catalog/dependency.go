@@ -41,8 +41,28 @@ type Dependency struct {
 
 // Dependencies returns product's rules by required product.
 func Dependencies(ctx context.Context, q store.Queryer, companyID int64, product string) ([]Dependency, error) {
+	return queryDependencies(ctx, q, `AND product_code = $2`, companyID, product)
+}
+
+// CompanyDependencies returns every rule of the company by product, each
+// product's in Dependencies' order, in one query (the renewal run).
+func CompanyDependencies(ctx context.Context, q store.Queryer, companyID int64) (map[string][]Dependency, error) {
+	list, err := queryDependencies(ctx, q, ``, companyID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Dependency{}
+	for _, d := range list {
+		out[d.Product] = append(out[d.Product], d)
+	}
+	return out, nil
+}
+
+// queryDependencies reads the company's ($1) rules matching cond, ordered by
+// product and required product.
+func queryDependencies(ctx context.Context, q store.Queryer, cond string, args ...any) ([]Dependency, error) {
 	rows, err := q.QueryContext(ctx, `SELECT product_code, required_product, discount_type, discount_value FROM product_dependencies
-		WHERE company_id = $1 AND product_code = $2 ORDER BY required_product`, companyID, product)
+		WHERE company_id = $1 `+cond+` ORDER BY product_code, required_product`, args...)
 	if err != nil {
 		return nil, store.Translate(err)
 	}

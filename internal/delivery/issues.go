@@ -125,16 +125,9 @@ func (h Handlers) IssueDistributedList() http.Handler {
 			}
 		}
 		out := DeliveredIssueList{DeliveredIssues: []DeliveredIssue{}}
-		cno, err := customer.NumberFor(ctx, h.DB, p)
-		if errs.Is(err, errs.NotFound) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		rec, err := loadReception(ctx, h.DB, c, cal, cno)
-		if err != nil {
-			return nil, err
+		rec, err := h.userReception(ctx, p, c, cal)
+		if err != nil || rec == nil {
+			return out, err
 		}
 		for _, is := range distributedTo(cal, rec, from, to, now) {
 			out.DeliveredIssues = append(out.DeliveredIssues, DeliveredIssue{Issue: is.Code, DistributedDate: is.DistributionPlanned.UnixMilli()})
@@ -177,16 +170,9 @@ func (h Handlers) next(user bool) http.Handler {
 		fromToday := func(is Issue) bool { return !is.Delivery.Before(today) }
 		accept := fromToday
 		if user {
-			cno, err := customer.NumberFor(ctx, h.DB, p)
-			if errs.Is(err, errs.NotFound) {
-				return out, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			rec, err := loadReception(ctx, h.DB, c, cal, cno)
-			if err != nil {
-				return nil, err
+			rec, err := h.userReception(ctx, p, c, cal)
+			if err != nil || rec == nil {
+				return out, err
 			}
 			accept = func(is Issue) bool { return fromToday(is) && rec.delivered(is) }
 		}
@@ -197,4 +183,17 @@ func (h Handlers) next(user bool) http.Handler {
 		}
 		return out, nil
 	})
+}
+
+// userReception is what the logged-in user's customer receives of cal's
+// product; nil when the user has no customer record in the company yet.
+func (h Handlers) userReception(ctx context.Context, p *auth.Principal, c *company, cal *calendar) (*reception, error) {
+	cno, err := customer.NumberFor(ctx, h.DB, p)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return loadReception(ctx, h.DB, c, cal, cno)
 }

@@ -21,27 +21,6 @@ import (
 	"github.com/connect-oss/connect/internal/value"
 )
 
-// dependencyRules reads a company's product dependency rules by product, in
-// one query. Each product's rules are in catalog.Dependencies' order (by
-// required product), which BestDependency's ties follow.
-func dependencyRules(ctx context.Context, q store.Queryer, companyID int64) (map[string][]catalog.Dependency, error) {
-	rows, err := q.QueryContext(ctx, `SELECT product_code, required_product, discount_type, discount_value FROM product_dependencies
-		WHERE company_id = $1 ORDER BY product_code, required_product`, companyID)
-	if err != nil {
-		return nil, store.Translate(err)
-	}
-	defer rows.Close()
-	out := map[string][]catalog.Dependency{}
-	for rows.Next() {
-		var d catalog.Dependency
-		if err := rows.Scan(&d.Product, &d.RequiredProduct, &d.Type, &d.Value); err != nil {
-			return nil, err
-		}
-		out[d.Product] = append(out[d.Product], d)
-	}
-	return out, rows.Err()
-}
-
 // holding is a current, not stopped subscription of a customer: what
 // meets a dependency rule (catalog.HeldProducts) once it has started.
 type holding struct {

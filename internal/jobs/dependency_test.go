@@ -320,7 +320,7 @@ func TestRenewalHoldingsAgreeWithCatalog(t *testing.T) {
 			t.Errorf("held besides the bundle: %v, want %v", got[c1], want)
 		}
 		// The rules: catalog.Dependencies' for every product, in its order.
-		rules, err := jobs.DependencyRules(ctx, db, f.company)
+		rules, err := catalog.CompanyDependencies(ctx, db, f.company)
 		if err != nil {
 			t.Fatal(err)
 		}

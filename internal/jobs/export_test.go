@@ -27,6 +27,3 @@ func HeldForRenewal(ctx context.Context, q store.Queryer, companyID int64, custo
 	}
 	return out, nil
 }
-
-// DependencyRules is the company's rules by product as the renewal run reads them.
-var DependencyRules = dependencyRules

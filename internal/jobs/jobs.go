@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/connect-oss/connect/internal/billing"
+	"github.com/connect-oss/connect/internal/catalog"
 	"github.com/connect-oss/connect/internal/delivery"
 	"github.com/connect-oss/connect/internal/errs"
 	"github.com/connect-oss/connect/internal/event"
@@ -323,7 +324,7 @@ func (r *Runner) issue(ctx context.Context, c *company, at time.Time, rep *Repor
 	if err != nil {
 		return err
 	}
-	rules, err := dependencyRules(ctx, r.DB, c.id)
+	rules, err := catalog.CompanyDependencies(ctx, r.DB, c.id)
 	if err != nil {
 		return err
 	}
